@@ -1,0 +1,1 @@
+//! The towergate YAML config file: MLflow's schema plus towergate's additions.

@@ -1,0 +1,1 @@
+//! The endpoint table: endpoint names to services, swappable at run time.

@@ -1,0 +1,1 @@
+//! towergate: an AI gateway built from tower layers.
