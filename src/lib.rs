@@ -1,1 +1,26 @@
 //! towergate: an AI gateway built from tower layers.
+//!
+//! towergate is a library first. Each crate of the workspace is re-exported
+//! here under a short name, so an application can depend on `towergate`
+//! alone and compose the layers it wants in its own hyper or axum stack:
+//!
+//! - [`core`]: the typed request, response and error that flow.
+//! - [`http`]: the HTTP fronts (OpenAI's API, SSE, errors, body limits).
+//! - [`providers`]: provider adapters and the pooled HTTP client.
+//! - [`router`]: the endpoint table, swappable at run time.
+//! - [`guard`]: API-key auth.
+//! - [`config`]: the YAML file, and building the whole stack from it.
+//! - [`gateway`]: the whole stack built from a config file.
+//! - [`server`]: serving a front with hyper, with graceful drain.
+//!
+//! The `towergate` binary composes all of them from one YAML file.
+
+pub use towergate_config as config;
+pub use towergate_core as core;
+pub use towergate_guard as guard;
+pub use towergate_http as http;
+pub use towergate_providers as providers;
+pub use towergate_router as router;
+
+pub mod gateway;
+pub mod server;

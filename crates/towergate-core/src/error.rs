@@ -6,6 +6,7 @@ use http::StatusCode;
 
 /// What went wrong, which fixes the HTTP status a front answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The request is malformed or a field is wrong (400).
     InvalidRequest,
@@ -15,6 +16,8 @@ pub enum ErrorKind {
     Forbidden,
     /// No such endpoint or route (404).
     NotFound,
+    /// The path exists but not for this HTTP method (405).
+    MethodNotAllowed,
     /// The body is larger than allowed (413).
     PayloadTooLarge,
     /// A rate limit refused the call (429).
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited | ErrorKind::BudgetExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Upstream(status) => status,
@@ -54,9 +58,10 @@ impl ErrorKind {
     /// The `type` of OpenAI's error body for this kind.
     pub fn type_name(self) -> &'static str {
         match self {
-            ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::PayloadTooLarge => {
-                "invalid_request_error"
-            }
+            ErrorKind::InvalidRequest
+            | ErrorKind::NotFound
+            | ErrorKind::MethodNotAllowed
+            | ErrorKind::PayloadTooLarge => "invalid_request_error",
             ErrorKind::Unauthenticated => "authentication_error",
             ErrorKind::Forbidden => "permission_error",
             ErrorKind::RateLimited => "rate_limit_exceeded",
@@ -176,7 +181,13 @@ impl GatewayError {
 
 impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.kind.type_name(), self.status(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.type_name(),
+            self.status(),
+            self.message
+        )
     }
 }
 
@@ -193,6 +204,7 @@ mod tests {
             (ErrorKind::Unauthenticated, 401),
             (ErrorKind::Forbidden, 403),
             (ErrorKind::NotFound, 404),
+            (ErrorKind::MethodNotAllowed, 405),
             (ErrorKind::PayloadTooLarge, 413),
             (ErrorKind::RateLimited, 429),
             (ErrorKind::BudgetExceeded, 429),

@@ -32,9 +32,7 @@ pub use caller::Caller;
 pub use endpoint::{EndpointInfo, EndpointKind, EndpointType, RateLimitInfo};
 pub use error::{ErrorKind, GatewayError};
 pub use request::{GatewayRequest, Operation, RequestId};
-pub use response::{
-    CacheVerdict, ChunkStream, GatewayResponse, Payload, ResponseMeta,
-};
+pub use response::{CacheVerdict, ChunkStream, GatewayResponse, Payload, ResponseMeta};
 pub use usage::Usage;
 
 /// A JSON object of fields towergate does not model, kept as they came.

@@ -1,1 +1,47 @@
-//! A mock LLM upstream speaking OpenAI's wire, with faults on demand, and an in-process mock provider.
+//! A mock LLM upstream speaking OpenAI's wire, with faults on demand, and an
+//! in-process mock provider.
+//!
+//! [`MockUpstream`] is a real HTTP server on a loopback port: point a
+//! provider adapter's base URL at [`MockUpstream::base_url`] and it answers
+//! chat, completion and embeddings requests as OpenAI would, with latency,
+//! streaming cadence and faults chosen by a [`Behavior`], or per request by
+//! an `x-mock-fault` header or a `"mock"` field in the JSON body.
+//! [`MockProvider`] gives the same answers as a
+//! `tower::Service<GatewayRequest>`, for testing layers without sockets.
+//!
+//! Answers are deterministic: the reply is `"echo: "` and the text of the
+//! last user message (or the prompt), a token is a whitespace-separated
+//! word, and an embedding is a unit vector derived from a hash of its input.
+//!
+//! ```
+//! use std::time::Duration;
+//! use towergate_testkit::{Behavior, Fault, MockUpstream};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let upstream = MockUpstream::start_with(
+//!     Behavior::new()
+//!         .latency(Duration::from_millis(5))
+//!         .chunks(4)
+//!         .chunk_interval(Duration::from_millis(10)),
+//! )
+//! .await;
+//! // e.g. `openai_api_base: {upstream.base_url()}` in a gateway config.
+//! assert_eq!(upstream.base_url(), format!("http://{}/v1", upstream.addr()));
+//! assert_eq!(upstream.request_count(), 0);
+//! upstream.set_behavior(Behavior::new().fault(Fault::Reset));
+//! # }
+//! ```
+
+mod answer;
+pub mod behavior;
+mod connection;
+mod pace;
+pub mod provider;
+pub mod server;
+mod sse;
+mod wire;
+
+pub use behavior::{Behavior, Fault, ParseFaultError};
+pub use provider::MockProvider;
+pub use server::{MockUpstream, RecordedRequest};

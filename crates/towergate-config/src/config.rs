@@ -1,0 +1,301 @@
+//! The whole file: loading, checking, and what it holds.
+
+use std::{path::Path, sync::Arc};
+
+use serde_yaml_ng::Value;
+
+use crate::{
+    auth::{AuthConfig, parse_auth},
+    endpoint::{EndpointConfig, parse_endpoints},
+    error::{ConfigError, ConfigWarning},
+    loader::{Keys, Loader},
+    locate::{Target, locate},
+    path::FieldPath,
+    server::{ServerConfig, parse_server},
+};
+
+/// The top-level keys.
+const TOP_KEYS: Keys = Keys {
+    known: &["endpoints", "server", "auth"],
+    planned: &["routes", "prompts", "state", "usage"],
+};
+
+/// A loaded, checked config file.
+///
+/// ```
+/// use towergate_config::Config;
+/// use towergate_core::EndpointType;
+///
+/// let yaml = "\
+/// endpoints:
+///   - name: chat
+///     endpoint_type: llm/v1/chat
+///     model:
+///       provider: openai
+///       name: gpt-4o-mini
+///       config:
+///         openai_api_key: $OPENAI_API_KEY
+/// server:
+///   port: 8080
+/// ";
+/// let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-test".to_owned());
+/// let config = Config::from_str_with_env(yaml, "gateway.yaml", env).unwrap();
+/// let chat = config.endpoint("chat").unwrap();
+/// assert_eq!(chat.endpoint_type(), EndpointType::Chat);
+/// assert_eq!(chat.model().config()["openai_api_key"], "sk-test");
+/// assert_eq!(config.server().port(), 8080);
+/// assert!(config.auth().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    origin: Arc<str>,
+    source: Source,
+    endpoints: Vec<EndpointConfig>,
+    server: ServerConfig,
+    auth: Option<AuthConfig>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Config {
+    /// Reads and checks the file at `path`, with `$VAR` secrets from the
+    /// process environment.
+    ///
+    /// # Errors
+    ///
+    /// The first problem in the file; [`Config::check`] reports them all.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::check(path).map_err(first)
+    }
+
+    /// Checks `yaml`, naming `origin` (a file name) in problems, with `$VAR`
+    /// secrets from the process environment.
+    ///
+    /// # Errors
+    ///
+    /// The first problem in the text.
+    pub fn from_str(yaml: &str, origin: &str) -> Result<Self, ConfigError> {
+        Self::from_str_with_env(yaml, origin, process_env)
+    }
+
+    /// Checks `yaml`, naming `origin` in problems, with `$VAR` secrets looked
+    /// up by `env` (`None`: not set).
+    ///
+    /// # Errors
+    ///
+    /// The first problem in the text.
+    pub fn from_str_with_env(
+        yaml: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::check_str_with_env(yaml, origin, env).map_err(first)
+    }
+
+    /// Reads and checks the file at `path` (for `towergate check`), with
+    /// `$VAR` secrets from the process environment.
+    ///
+    /// # Errors
+    ///
+    /// Every problem found, in the order of the file: every endpoint's and
+    /// every key's problems, not only the first. A YAML syntax error stops
+    /// the reading and comes alone.
+    pub fn check(path: impl AsRef<Path>) -> Result<Self, Vec<ConfigError>> {
+        let path = path.as_ref();
+        let origin: Arc<str> = path.display().to_string().into();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            vec![ConfigError::whole_file(
+                origin.clone(),
+                format!("cannot read the config file: {error}"),
+            )]
+        })?;
+        load(&text, origin, &process_env)
+    }
+
+    /// Checks `yaml` like [`Config::check`], naming `origin` in problems,
+    /// with `$VAR` secrets looked up by `env`.
+    ///
+    /// # Errors
+    ///
+    /// Every problem found, in the order of the text.
+    pub fn check_str_with_env(
+        yaml: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<ConfigError>> {
+        load(yaml, origin.into(), &env)
+    }
+
+    /// Where the config came from (the file name, as given).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The endpoints, in file order.
+    pub fn endpoints(&self) -> &[EndpointConfig] {
+        &self.endpoints
+    }
+
+    /// The endpoint called `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&EndpointConfig> {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.name() == name)
+    }
+
+    /// The `server` section (defaults where the file says nothing).
+    pub fn server(&self) -> &ServerConfig {
+        &self.server
+    }
+
+    /// The `auth` section; `None` means no authentication.
+    pub fn auth(&self) -> Option<&AuthConfig> {
+        self.auth.as_ref()
+    }
+
+    /// What loaded but looks like a mistake (unknown keys), in file order.
+    /// Each was also logged with `tracing::warn!` when the file loaded.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// A problem found after loading (by whoever builds the stack from this
+    /// config), at the field `path` such as `endpoints[0].model.provider`,
+    /// placed at its line and column in the file.
+    ///
+    /// ```
+    /// use towergate_config::Config;
+    ///
+    /// let yaml = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model: {provider: nope, name: m}\n";
+    /// let config = Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap();
+    /// let error = config.error_at("endpoints[0].model.provider", "unknown provider `nope`");
+    /// assert_eq!(error.to_string(), "gateway.yaml:4:22: endpoints[0].model.provider: unknown provider `nope`");
+    /// ```
+    pub fn error_at(&self, path: &str, message: impl Into<String>) -> ConfigError {
+        let path = FieldPath::parse(path);
+        let location = locate(&self.source.0, path.segments(), Target::Value);
+        let shown = (!path.is_root()).then(|| path.to_string());
+        ConfigError::new(Arc::clone(&self.origin), location, shown, message)
+    }
+
+    /// The same config with `server` replaced (for command-line overrides).
+    pub fn with_server(mut self, server: ServerConfig) -> Self {
+        self.server = server;
+        self
+    }
+}
+
+/// The text the config was read from, kept to place later problems; its
+/// `Debug` shows only its size, as it may hold secrets.
+#[derive(Clone, PartialEq)]
+struct Source(Arc<str>);
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn first(mut errors: Vec<ConfigError>) -> ConfigError {
+    if errors.is_empty() {
+        // `load` never fails without a reason; keep a message all the same.
+        return ConfigError::whole_file("config".into(), "the config file is invalid");
+    }
+    errors.swap_remove(0)
+}
+
+/// Parses and checks `text`, logging and keeping its warnings.
+fn load(
+    text: &str,
+    origin: Arc<str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let document = parse_document(text, &origin)?;
+    let mut loader = Loader::new(text, Arc::clone(&origin), env);
+    let root = FieldPath::root();
+    let parsed = match &document {
+        Value::Mapping(top) => {
+            loader.check_keys(top, &root, &TOP_KEYS);
+            let endpoints = match top.get("endpoints") {
+                Some(value) => Some(parse_endpoints(&mut loader, value, &root.key("endpoints"))),
+                None => {
+                    loader.missing(
+                        top,
+                        "endpoints",
+                        &root,
+                        "a list of endpoints (`endpoints: []` for none)",
+                    );
+                    None
+                }
+            };
+            let server = top
+                .get("server")
+                .map(|value| parse_server(&mut loader, value, &root.key("server")))
+                .unwrap_or_default();
+            let names = endpoints
+                .as_ref()
+                .map_or(&[][..], |parsed| &parsed.names[..]);
+            let auth = match top.get("auth") {
+                None | Some(Value::Null) => None,
+                Some(value) => parse_auth(&mut loader, value, &root.key("auth"), names),
+            };
+            endpoints.map(|parsed| (parsed.endpoints, server, auth))
+        }
+        Value::Null => {
+            loader.error(
+                root,
+                "the file is empty: expected a mapping with an `endpoints` list",
+            );
+            None
+        }
+        _ => {
+            loader.error(
+                root,
+                "expected a mapping with an `endpoints` list at the top level",
+            );
+            None
+        }
+    };
+    let (errors, warnings) = loader.finish();
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    match parsed {
+        Some((endpoints, server, auth)) if errors.is_empty() => Ok(Config {
+            origin,
+            source: Source(text.into()),
+            endpoints,
+            server,
+            auth,
+            warnings,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The YAML document in `text`, with merge keys (`<<`) applied.
+fn parse_document(text: &str, origin: &Arc<str>) -> Result<Value, Vec<ConfigError>> {
+    let mut document: Value = serde_yaml_ng::from_str(text).map_err(|error| {
+        let location = error.location().map(|at| (at.line(), at.column()));
+        let mut message = error.to_string();
+        if let Some((line, column)) = location {
+            message = message.replacen(&format!(" at line {line} column {column}"), "", 1);
+        }
+        vec![ConfigError::new(
+            Arc::clone(origin),
+            location,
+            None,
+            format!("invalid YAML: {message}"),
+        )]
+    })?;
+    document.apply_merge().map_err(|error| {
+        vec![ConfigError::whole_file(
+            Arc::clone(origin),
+            format!("invalid YAML merge key (`<<`): {error}"),
+        )]
+    })?;
+    Ok(document)
+}

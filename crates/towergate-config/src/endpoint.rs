@@ -1,0 +1,337 @@
+//! `endpoints`: MLflow's endpoint list.
+
+use std::{collections::BTreeMap, fmt};
+
+use serde_json::{Map, Value as JsonValue};
+use serde_yaml_ng::{Mapping, Value};
+use towergate_core::{EndpointInfo, EndpointKind, EndpointType};
+
+use crate::{
+    loader::{Field, Keys, Loader},
+    path::FieldPath,
+};
+
+/// The keys of one endpoint.
+const ENDPOINT_KEYS: Keys = Keys {
+    known: &["name", "endpoint_type", "model", "route_type"],
+    planned: &[
+        "limit",
+        "limits",
+        "timeout",
+        "retry",
+        "fallbacks",
+        "cache",
+        "prompt",
+        "pricing",
+        "context_window",
+        "guard",
+    ],
+};
+
+/// The keys of an endpoint's `model`.
+const MODEL_KEYS: Keys = Keys {
+    known: &["provider", "name", "config"],
+    planned: &[],
+};
+
+/// Every endpoint type, for messages.
+const EXPECTED_TYPE: &str = "one of `llm/v1/chat`, `llm/v1/completions`, `llm/v1/embeddings`";
+
+/// One endpoint: a name clients call, the task it serves, and the model behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointConfig {
+    name: String,
+    endpoint_type: EndpointType,
+    model: ModelConfig,
+}
+
+impl EndpointConfig {
+    /// The name clients use (`[a-zA-Z0-9_.-]+`, unique in the file).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The task it serves.
+    pub fn endpoint_type(&self) -> EndpointType {
+        self.endpoint_type
+    }
+
+    /// The provider and model behind it.
+    pub fn model(&self) -> &ModelConfig {
+        &self.model
+    }
+
+    /// What clients are told about this endpoint.
+    pub fn info(&self) -> EndpointInfo {
+        EndpointInfo {
+            name: self.name.clone(),
+            kind: EndpointKind::Endpoint,
+            endpoint_type: self.endpoint_type,
+            provider: Some(self.model.provider.clone()),
+            model: Some(self.model.name.clone()),
+            limit: None,
+        }
+    }
+}
+
+/// An endpoint's `model`: MLflow's provider name, the upstream model, and
+/// the provider's settings.
+///
+/// `config` is kept as written, with `$VAR` strings already replaced by
+/// their environment variables; the provider that reads it checks its keys.
+/// `Debug` shows the keys of `config` but none of its text values, which
+/// hold secrets.
+#[derive(Clone, PartialEq)]
+pub struct ModelConfig {
+    provider: String,
+    name: String,
+    config: Map<String, JsonValue>,
+}
+
+impl ModelConfig {
+    /// MLflow's provider name (`openai`, `anthropic`, …).
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The upstream model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The provider's settings, secrets resolved.
+    pub fn config(&self) -> &Map<String, JsonValue> {
+        &self.config
+    }
+}
+
+impl fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelConfig")
+            .field("provider", &self.provider)
+            .field("name", &self.name)
+            .field("config", &RedactedMap(&self.config))
+            .finish()
+    }
+}
+
+/// Shows a JSON object's keys, with every string under them hidden.
+struct RedactedMap<'a>(&'a Map<String, JsonValue>);
+
+impl fmt::Debug for RedactedMap<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(key, value)| (key, Redacted(value))))
+            .finish()
+    }
+}
+
+/// Shows the shape of a JSON value with every string hidden.
+struct Redacted<'a>(&'a JsonValue);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            JsonValue::String(_) => f.write_str("<redacted>"),
+            JsonValue::Array(items) => f.debug_list().entries(items.iter().map(Redacted)).finish(),
+            JsonValue::Object(map) => fmt::Debug::fmt(&RedactedMap(map), f),
+            JsonValue::Null | JsonValue::Bool(_) | JsonValue::Number(_) => {
+                fmt::Debug::fmt(self.0, f)
+            }
+        }
+    }
+}
+
+/// The endpoints that loaded, and every name the file gives an endpoint
+/// (those with other problems too, so that references to them are not
+/// reported twice).
+pub(crate) struct ParsedEndpoints {
+    pub(crate) endpoints: Vec<EndpointConfig>,
+    pub(crate) names: Vec<String>,
+}
+
+/// Reads `endpoints`, the value at `at`.
+pub(crate) fn parse_endpoints(
+    loader: &mut Loader<'_>,
+    value: &Value,
+    at: &FieldPath,
+) -> ParsedEndpoints {
+    let mut parsed = ParsedEndpoints {
+        endpoints: Vec::new(),
+        names: Vec::new(),
+    };
+    let Value::Sequence(items) = value else {
+        loader.error(
+            at.clone(),
+            "expected a list of endpoints, each with `name`, `endpoint_type` and `model`",
+        );
+        return parsed;
+    };
+    let mut first_use: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let item_at = at.index(index);
+        let (name, endpoint) = parse_endpoint(loader, item, &item_at);
+        let Some(name) = name else { continue };
+        if let Some(first) = first_use.get(&name) {
+            loader.error(
+                item_at.key("name"),
+                format!("duplicate endpoint name `{name}`: `endpoints[{first}]` has it already"),
+            );
+            continue;
+        }
+        first_use.insert(name.clone(), index);
+        parsed.names.push(name);
+        parsed.endpoints.extend(endpoint);
+    }
+    parsed
+}
+
+/// Reads one endpoint: its name (if it has one) and the endpoint if it has
+/// no problem.
+fn parse_endpoint(
+    loader: &mut Loader<'_>,
+    item: &Value,
+    at: &FieldPath,
+) -> (Option<String>, Option<EndpointConfig>) {
+    let Value::Mapping(map) = item else {
+        loader.error(
+            at.clone(),
+            "expected an endpoint: a mapping with `name`, `endpoint_type` and `model`",
+        );
+        return (None, None);
+    };
+    let errors_before = loader.error_count();
+    let renamed = legacy_route_type(loader, map, at);
+    loader.check_keys(map, at, &ENDPOINT_KEYS);
+
+    let name = loader.required_text(
+        map,
+        "name",
+        at,
+        "the endpoint's name, made of letters, digits, `_`, `.` and `-`",
+    );
+    if let Some(name) = name.as_deref().filter(|name| !is_valid_name(name)) {
+        loader.error(
+            at.key("name"),
+            format!(
+                "`{name}` is not a valid endpoint name: expected letters, digits, `_`, `.` and `-` only"
+            ),
+        );
+    }
+    let endpoint_type = if renamed && !map.contains_key("endpoint_type") {
+        None
+    } else {
+        loader
+            .required_text(map, "endpoint_type", at, EXPECTED_TYPE)
+            .and_then(|text| parse_endpoint_type(loader, &text, &at.key("endpoint_type")))
+    };
+    let model = parse_model(loader, map, at);
+
+    let endpoint = match (name.clone(), endpoint_type, model) {
+        (Some(name), Some(endpoint_type), Some(model)) if loader.error_count() == errors_before => {
+            Some(EndpointConfig {
+                name,
+                endpoint_type,
+                model,
+            })
+        }
+        _ => None,
+    };
+    (name, endpoint)
+}
+
+/// MLflow's old `route_type` key: an error with MLflow's hint. Returns
+/// whether the key is there.
+fn legacy_route_type(loader: &mut Loader<'_>, map: &Mapping, at: &FieldPath) -> bool {
+    let Some(value) = map.get("route_type") else {
+        return false;
+    };
+    let suggestion = match value {
+        Value::String(kind) => format!("`endpoint_type: {kind}`"),
+        _ => "`endpoint_type`".to_owned(),
+    };
+    loader.key_error(
+        at.key("route_type"),
+        format!(
+            "the `route_type` key is not supported in the configuration file: it was renamed to `endpoint_type`; use {suggestion} instead"
+        ),
+    );
+    true
+}
+
+/// Whether `name` matches `[a-zA-Z0-9_.-]+`.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
+}
+
+fn parse_endpoint_type(
+    loader: &mut Loader<'_>,
+    text: &str,
+    at: &FieldPath,
+) -> Option<EndpointType> {
+    let found = [
+        EndpointType::Chat,
+        EndpointType::Completions,
+        EndpointType::Embeddings,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == text);
+    if found.is_none() {
+        loader.error(
+            at.clone(),
+            format!("`{text}` is not an endpoint type: expected {EXPECTED_TYPE}"),
+        );
+    }
+    found
+}
+
+/// Reads the endpoint's `model`, resolving `$VAR` secrets in its `config`.
+fn parse_model(
+    loader: &mut Loader<'_>,
+    endpoint: &Mapping,
+    endpoint_at: &FieldPath,
+) -> Option<ModelConfig> {
+    const EXPECTED: &str = "a mapping with `provider`, `name` and `config`";
+    let at = endpoint_at.key("model");
+    let map = match endpoint.get("model") {
+        None | Some(Value::Null) => {
+            loader.missing(endpoint, "model", endpoint_at, EXPECTED);
+            return None;
+        }
+        Some(Value::Mapping(map)) => map,
+        Some(_) => {
+            loader.error(at, format!("expected {EXPECTED}"));
+            return None;
+        }
+    };
+    loader.check_keys(map, &at, &MODEL_KEYS);
+    let provider = loader.required_text(
+        map,
+        "provider",
+        &at,
+        "MLflow's provider name, such as `openai` or `anthropic`",
+    );
+    let name = loader.required_text(
+        map,
+        "name",
+        &at,
+        "the upstream model's name, such as `gpt-4o-mini`",
+    );
+    let config = match loader.field::<Map<String, JsonValue>>(map, "config", &at) {
+        Field::Absent => Some(Map::new()),
+        Field::Invalid => None,
+        Field::Present(mut config) => {
+            let errors_before = loader.error_count();
+            loader.resolve_env_in_map(&mut config, &at.key("config"));
+            (loader.error_count() == errors_before).then_some(config)
+        }
+    };
+    Some(ModelConfig {
+        provider: provider?,
+        name: name?,
+        config: config?,
+    })
+}

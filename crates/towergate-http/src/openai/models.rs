@@ -1,0 +1,43 @@
+//! `GET /v1/models`: the endpoints and routes the caller may use, as OpenAI models.
+
+use http::Response;
+use serde::Serialize;
+use towergate_core::{GatewayError, GatewayResponse, Payload};
+
+use super::respond::{encode, json_response};
+use crate::body::ResponseBody;
+
+#[derive(Serialize)]
+struct ModelList<'a> {
+    object: &'static str,
+    data: Vec<Model<'a>>,
+}
+
+#[derive(Serialize)]
+struct Model<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    owned_by: &'a str,
+}
+
+pub(super) fn respond(response: GatewayResponse) -> Result<Response<ResponseBody>, GatewayError> {
+    let Payload::Endpoints(endpoints) = response.payload else {
+        return Err(GatewayError::internal(
+            "an endpoint listing was answered with something else",
+        ));
+    };
+    let list = ModelList {
+        object: "list",
+        data: endpoints
+            .iter()
+            .map(|endpoint| Model {
+                id: &endpoint.name,
+                object: "model",
+                created: 0,
+                owned_by: endpoint.provider.as_deref().unwrap_or("towergate"),
+            })
+            .collect(),
+    };
+    Ok(json_response(encode(&list)?))
+}

@@ -1,0 +1,376 @@
+//! Providers built from an MLflow AI Gateway `model` block.
+//!
+//! [`from_mlflow`] takes the block's `provider`, `name` and `config` (with
+//! `$VAR`s already resolved) and returns a boxed provider service. The
+//! config keys are MLflow's own, so an MLflow `config.yaml` works unchanged;
+//! every provider also takes `api_base`, which overrides its base URL.
+//!
+//! | provider | keys |
+//! |---|---|
+//! | `openai` | `openai_api_key`, `openai_api_type` (`openai`, `azure`, `azuread`), `openai_api_base`, `openai_api_version`, `openai_deployment_name`, `openai_organization` |
+//! | `groq`, `deepseek`, `xai`, `openrouter` | `api_key`, `api_base` |
+//! | `ollama` | `api_key` (optional), `api_base` |
+//! | `togetherai` | `togetherai_api_key`, `api_base` |
+//! | `databricks` | `host` (the workspace URL) or `api_base`, `token` |
+//!
+//! ```
+//! use serde_json::json;
+//! use towergate_providers::{HttpClient, from_mlflow};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = HttpClient::new()?;
+//! let config = json!({"api_key": "gsk-test", "api_base": "http://127.0.0.1:9000/v1"});
+//! let provider = from_mlflow("groq", "llama-3.1-8b-instant", config.as_object().unwrap(), &client)?;
+//! # drop(provider);
+//!
+//! let error = from_mlflow("openai", "gpt-4o-mini", &Default::default(), &client).unwrap_err();
+//! assert_eq!(error.to_string(), "provider `openai`: missing `openai_api_key`");
+//! assert_eq!(error.key(), Some("openai_api_key"));
+//! # Ok(())
+//! # }
+//! ```
+
+use serde_json::{Map, Value};
+use tower::util::BoxCloneSyncService;
+use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
+
+use crate::{
+    HttpClient, ProviderConfigError,
+    openai::{Compatible, OpenAi, OpenAiBuilder, check_base_url},
+};
+
+/// Any provider, boxed: what [`from_mlflow`] returns and the router holds.
+pub type BoxProvider = BoxCloneSyncService<GatewayRequest, GatewayResponse, GatewayError>;
+
+/// The MLflow provider names [`from_mlflow`] can build.
+const SUPPORTED: &[&str] = &[
+    "openai",
+    "groq",
+    "deepseek",
+    "xai",
+    "openrouter",
+    "ollama",
+    "togetherai",
+    "databricks",
+];
+
+/// Provider names MLflow (or towergate's config) knows that have no adapter here yet.
+const NOT_YET: &[&str] = &[
+    "anthropic",
+    "gemini",
+    "vertex_ai",
+    "cohere",
+    "mistral",
+    "bedrock",
+    "amazon-bedrock",
+    "huggingface-text-generation-inference",
+    "mlflow-model-serving",
+    "databricks-model-serving",
+    "ai21labs",
+    "mosaicml",
+    "palm",
+    "litellm",
+    "local",
+    "mock",
+];
+
+/// The provider names [`from_mlflow`] supports, as MLflow spells them.
+pub fn provider_names() -> &'static [&'static str] {
+    SUPPORTED
+}
+
+/// Builds the provider MLflow's `model: {provider, name, config}` block describes.
+///
+/// Errors name the provider and the key: "provider `openai`: missing
+/// `openai_api_key`"; a provider MLflow has but towergate does not adapt
+/// yet: "provider `anthropic` is not supported yet"; any other name:
+/// "unknown provider `X`". Keys a provider does not take are refused,
+/// so a misspelt key is caught at load.
+pub fn from_mlflow(
+    provider: &str,
+    model_name: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<BoxProvider, ProviderConfigError> {
+    let service = match provider {
+        "openai" => openai(
+            model_name,
+            &Keys::new("openai", config, OPENAI_KEYS)?,
+            client,
+        )?,
+        "groq" => keyed(Compatible::Groq, model_name, config, client)?,
+        "deepseek" => keyed(Compatible::DeepSeek, model_name, config, client)?,
+        "xai" => keyed(Compatible::Xai, model_name, config, client)?,
+        "openrouter" => keyed(Compatible::OpenRouter, model_name, config, client)?,
+        "ollama" => ollama(model_name, config, client)?,
+        "togetherai" => togetherai(model_name, config, client)?,
+        "databricks" => databricks(model_name, config, client)?,
+        other if NOT_YET.contains(&other) => {
+            return Err(ProviderConfigError::new(format!(
+                "provider `{other}` is not supported yet"
+            )));
+        }
+        other => {
+            return Err(ProviderConfigError::new(format!(
+                "unknown provider `{other}` (supported: {})",
+                SUPPORTED.join(", ")
+            )));
+        }
+    };
+    Ok(BoxCloneSyncService::new(service))
+}
+
+const OPENAI_KEYS: &[&str] = &[
+    "openai_api_key",
+    "openai_api_type",
+    "openai_api_base",
+    "openai_api_version",
+    "openai_deployment_name",
+    "openai_organization",
+    "api_base",
+];
+
+fn openai(
+    model: &str,
+    keys: &Keys<'_>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let api_key = keys.required("openai_api_key")?;
+    let api_type = keys
+        .optional("openai_api_type")?
+        .map(|t| t.to_ascii_lowercase());
+    let (base_key, api_base) = keys.base("openai_api_base")?;
+    let deployment = keys.optional("openai_deployment_name")?;
+    let api_version = keys.optional("openai_api_version")?;
+    let organization = keys.optional("openai_organization")?;
+
+    let mut builder = match api_type.as_deref().unwrap_or("openai") {
+        "openai" => {
+            if deployment.is_some() {
+                return Err(keys.error(
+                    "openai_deployment_name",
+                    "`openai_deployment_name` needs `openai_api_type` azure or azuread",
+                ));
+            }
+            let mut builder = OpenAi::builder(keys.model(model)?).api_key(api_key);
+            if let Some(organization) = organization {
+                builder = builder.organization(organization);
+            }
+            builder
+        }
+        kind @ ("azure" | "azuread") => {
+            if organization.is_some() {
+                return Err(keys.error(
+                    "openai_organization",
+                    "`openai_organization` needs `openai_api_type` openai",
+                ));
+            }
+            if api_base.is_none() {
+                return Err(keys.missing("openai_api_base"));
+            }
+            let deployment = deployment.ok_or_else(|| keys.missing("openai_deployment_name"))?;
+            let api_version = api_version.ok_or_else(|| keys.missing("openai_api_version"))?;
+            let builder = OpenAi::builder(model).azure(deployment, api_version);
+            if kind == "azure" {
+                builder.api_key(api_key)
+            } else {
+                builder.azure_ad_token(api_key)
+            }
+        }
+        other => {
+            return Err(keys.error(
+                "openai_api_type",
+                format!("`openai_api_type` must be one of openai, azure, azuread (got `{other}`)"),
+            ));
+        }
+    };
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    keys.build(builder, client, |key| match key {
+        "api_base" => base_key,
+        "api_key" => "openai_api_key",
+        "organization" => "openai_organization",
+        "deployment" => "openai_deployment_name",
+        "api_version" => "openai_api_version",
+        other => other,
+    })
+}
+
+/// Groq, DeepSeek, xAI, OpenRouter: MLflow's `api_key` and `api_base`.
+fn keyed(
+    kind: Compatible,
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let keys = Keys::new(kind.name(), config, &["api_key", "api_base"])?;
+    let api_key = keys.required("api_key")?;
+    let builder = OpenAi::compatible(kind, keys.model(model)?).api_key(api_key);
+    compatible_build(&keys, builder, "api_key", client)
+}
+
+fn ollama(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let keys = Keys::new("ollama", config, &["api_key", "api_base"])?;
+    let mut builder = OpenAi::compatible(Compatible::Ollama, keys.model(model)?);
+    // MLflow's placeholder key "ollama" means no key at all.
+    if let Some(api_key) = keys.optional("api_key")?.filter(|key| key != "ollama") {
+        builder = builder.api_key(api_key);
+    }
+    compatible_build(&keys, builder, "api_key", client)
+}
+
+fn togetherai(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let keys = Keys::new("togetherai", config, &["togetherai_api_key", "api_base"])?;
+    let api_key = keys.required("togetherai_api_key")?;
+    let builder = OpenAi::compatible(Compatible::TogetherAi, keys.model(model)?).api_key(api_key);
+    compatible_build(&keys, builder, "togetherai_api_key", client)
+}
+
+/// Databricks serving endpoints: MLflow's `host` and `token`.
+fn databricks(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let keys = Keys::new(
+        "databricks",
+        config,
+        &["host", "token", "client_id", "client_secret", "api_base"],
+    )?;
+    for oauth in ["client_id", "client_secret"] {
+        if keys.optional(oauth)?.is_some() {
+            return Err(keys.error(
+                oauth,
+                format!("`{oauth}` (OAuth machine-to-machine) is not supported yet; use `token`"),
+            ));
+        }
+    }
+    let token = keys.required("token")?;
+    let mut builder = OpenAi::compatible(Compatible::Databricks, keys.model(model)?).api_key(token);
+    if keys.optional("api_base")?.is_none() {
+        let host = keys.optional("host")?.ok_or_else(|| {
+            keys.error("host", "missing `host` (the workspace URL) or `api_base`")
+        })?;
+        let host = host.trim_end_matches('/');
+        let base = if host.starts_with("https://") || host.starts_with("http://") {
+            format!("{host}/serving-endpoints")
+        } else {
+            format!("https://{host}/serving-endpoints")
+        };
+        check_base_url(&base).map_err(|message| keys.error("host", message))?;
+        builder = builder.api_base(base);
+    }
+    compatible_build(&keys, builder, "token", client)
+}
+
+fn compatible_build(
+    keys: &Keys<'_>,
+    mut builder: OpenAiBuilder,
+    key_name: &'static str,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let (base_key, api_base) = keys.base("api_base")?;
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    keys.build(builder, client, |key| match key {
+        "api_base" => base_key,
+        "api_key" => key_name,
+        other => other,
+    })
+}
+
+/// One provider's `config` map, read key by key.
+struct Keys<'a> {
+    provider: &'a str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Keys<'a> {
+    /// Refuses keys outside `allowed`.
+    fn new(
+        provider: &'a str,
+        map: &'a Map<String, Value>,
+        allowed: &[&str],
+    ) -> Result<Self, ProviderConfigError> {
+        let keys = Self { provider, map };
+        if let Some(unknown) = map.keys().find(|key| !allowed.contains(&key.as_str())) {
+            return Err(keys.error(
+                unknown,
+                format!("unknown key `{unknown}` (expected: {})", allowed.join(", ")),
+            ));
+        }
+        Ok(keys)
+    }
+
+    fn error(&self, key: &str, message: impl AsRef<str>) -> ProviderConfigError {
+        ProviderConfigError::for_key(
+            key,
+            format!("provider `{}`: {}", self.provider, message.as_ref()),
+        )
+    }
+
+    fn missing(&self, key: &str) -> ProviderConfigError {
+        self.error(key, format!("missing `{key}`"))
+    }
+
+    /// A text value; numbers are taken as their text; null and "" are absent.
+    fn optional(&self, key: &str) -> Result<Option<String>, ProviderConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            Some(_) => Err(self.error(key, format!("`{key}` must be a string"))),
+        }
+    }
+
+    fn required(&self, key: &str) -> Result<String, ProviderConfigError> {
+        self.optional(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// The base URL and the key it came from: `api_base` wins over the
+    /// provider's own key (`openai_api_base`).
+    fn base(
+        &self,
+        own_key: &'static str,
+    ) -> Result<(&'static str, Option<String>), ProviderConfigError> {
+        for key in ["api_base", own_key] {
+            if let Some(base) = self.optional(key)? {
+                check_base_url(&base)
+                    .map_err(|message| self.error(key, format!("`{key}`: {message}")))?;
+                return Ok((key, Some(base)));
+            }
+        }
+        Ok((own_key, None))
+    }
+
+    fn model<'m>(&self, model: &'m str) -> Result<&'m str, ProviderConfigError> {
+        if model.trim().is_empty() {
+            return Err(self.error("name", "missing the model `name`"));
+        }
+        Ok(model)
+    }
+
+    /// Builds, naming MLflow's key in any error the builder finds.
+    fn build(
+        &self,
+        builder: OpenAiBuilder,
+        client: &HttpClient,
+        rename: impl Fn(&str) -> &str,
+    ) -> Result<OpenAi, ProviderConfigError> {
+        builder.build(client).map_err(|error| {
+            let key = error.key().map(&rename).unwrap_or("config");
+            self.error(key, error.message())
+        })
+    }
+}

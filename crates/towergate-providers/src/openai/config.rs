@@ -1,0 +1,400 @@
+//! The flavours of OpenAI's wire, their URLs and headers, and the builder.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Uri,
+    header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT},
+};
+
+use super::OpenAi;
+use crate::{HttpClient, ProviderConfigError};
+
+/// OpenAI's own API.
+pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
+
+/// The answer headers must arrive within this unless the builder says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A stream may stay silent this long unless the builder says otherwise.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Providers that speak OpenAI's wire under their own name and base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Compatible {
+    /// Groq (`groq`).
+    Groq,
+    /// DeepSeek (`deepseek`).
+    DeepSeek,
+    /// xAI (`xai`).
+    Xai,
+    /// OpenRouter (`openrouter`).
+    OpenRouter,
+    /// A local Ollama server (`ollama`); needs no key.
+    Ollama,
+    /// Together AI (`togetherai`).
+    TogetherAi,
+    /// Databricks model serving (`databricks`); its base is the workspace's
+    /// `https://HOST/serving-endpoints`, so there is no default.
+    Databricks,
+}
+
+impl Compatible {
+    /// Every compatible provider.
+    pub const ALL: [Compatible; 7] = [
+        Compatible::Groq,
+        Compatible::DeepSeek,
+        Compatible::Xai,
+        Compatible::OpenRouter,
+        Compatible::Ollama,
+        Compatible::TogetherAi,
+        Compatible::Databricks,
+    ];
+
+    /// MLflow's name for the provider.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compatible::Groq => "groq",
+            Compatible::DeepSeek => "deepseek",
+            Compatible::Xai => "xai",
+            Compatible::OpenRouter => "openrouter",
+            Compatible::Ollama => "ollama",
+            Compatible::TogetherAi => "togetherai",
+            Compatible::Databricks => "databricks",
+        }
+    }
+
+    /// The base URL used when none is configured.
+    pub fn default_api_base(self) -> Option<&'static str> {
+        match self {
+            Compatible::Groq => Some("https://api.groq.com/openai/v1"),
+            Compatible::DeepSeek => Some("https://api.deepseek.com/v1"),
+            Compatible::Xai => Some("https://api.x.ai/v1"),
+            Compatible::OpenRouter => Some("https://openrouter.ai/api/v1"),
+            Compatible::Ollama => Some("http://localhost:11434/v1"),
+            Compatible::TogetherAi => Some("https://api.together.xyz/v1"),
+            Compatible::Databricks => None,
+        }
+    }
+}
+
+/// A secret that never shows in `Debug` output.
+#[derive(Clone)]
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Sets up an [`OpenAi`] service; see [`OpenAi::builder`].
+#[derive(Debug, Clone)]
+pub struct OpenAiBuilder {
+    provider: &'static str,
+    model: String,
+    api_base: Option<String>,
+    default_api_base: Option<&'static str>,
+    api_key: Option<Secret>,
+    organization: Option<String>,
+    azure: Option<Azure>,
+    request_timeout: Duration,
+    stream_idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Azure {
+    deployment: String,
+    api_version: String,
+    ad_token: Option<Secret>,
+}
+
+impl OpenAiBuilder {
+    pub(super) fn new(
+        provider: &'static str,
+        default_api_base: Option<&'static str>,
+        model: String,
+    ) -> Self {
+        Self {
+            provider,
+            model,
+            api_base: None,
+            default_api_base,
+            api_key: None,
+            organization: None,
+            azure: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+        }
+    }
+
+    /// The base URL the operation paths are appended to, such as
+    /// `https://api.openai.com/v1`; for Azure, the resource endpoint
+    /// `https://NAME.openai.azure.com`.
+    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
+        self.api_base = Some(api_base.into());
+        self
+    }
+
+    /// The key: sent as `Authorization: Bearer KEY`, or as `api-key: KEY` for Azure.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(Secret(api_key.into()));
+        self
+    }
+
+    /// Sends `OpenAI-Organization` (OpenAI only).
+    pub fn organization(mut self, organization: impl Into<String>) -> Self {
+        self.organization = Some(organization.into());
+        self
+    }
+
+    /// Calls Azure OpenAI: `{api_base}/openai/deployments/{deployment}/…?api-version={api_version}`.
+    ///
+    /// The deployment name replaces the model in the request body.
+    pub fn azure(mut self, deployment: impl Into<String>, api_version: impl Into<String>) -> Self {
+        let ad_token = self.azure.take().and_then(|azure| azure.ad_token);
+        self.azure = Some(Azure {
+            deployment: deployment.into(),
+            api_version: api_version.into(),
+            ad_token,
+        });
+        self
+    }
+
+    /// Authenticates to Azure with a Microsoft Entra ID (Azure AD) token, sent
+    /// as `Authorization: Bearer TOKEN`, instead of an `api-key`. Needs [`azure`](Self::azure).
+    pub fn azure_ad_token(mut self, token: impl Into<String>) -> Self {
+        let token = Some(Secret(token.into()));
+        match &mut self.azure {
+            Some(azure) => azure.ad_token = token,
+            None => {
+                self.azure = Some(Azure {
+                    deployment: String::new(),
+                    api_version: String::new(),
+                    ad_token: token,
+                })
+            }
+        }
+        self
+    }
+
+    /// How long to wait for the answer's headers (default 600 s); for a
+    /// complete answer, its whole body. Beyond it the call fails with a
+    /// timeout (504).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a stream may stay silent between chunks (default 300 s);
+    /// beyond it the stream yields a timeout error and ends.
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Checks the settings and builds the service over `client`.
+    pub fn build(self, client: &HttpClient) -> Result<OpenAi, ProviderConfigError> {
+        let config = self.into_config()?;
+        Ok(OpenAi {
+            config: Arc::new(config),
+            client: client.clone(),
+        })
+    }
+
+    fn into_config(self) -> Result<Config, ProviderConfigError> {
+        let base = match (&self.api_base, self.default_api_base) {
+            (Some(base), _) => base.as_str(),
+            (None, Some(default)) => default,
+            (None, None) => {
+                return Err(ProviderConfigError::for_key(
+                    "api_base",
+                    format!("provider `{}` needs an api base URL", self.provider),
+                ));
+            }
+        };
+        check_base_url(base)
+            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
+        let base = base.trim_end_matches('/');
+
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("towergate/", env!("CARGO_PKG_VERSION"))),
+        );
+
+        let (paths, model) = match &self.azure {
+            Some(azure) => {
+                if self.organization.is_some() {
+                    return Err(ProviderConfigError::for_key(
+                        "organization",
+                        "an organization can only be sent to OpenAI, not to Azure",
+                    ));
+                }
+                check_url_segment("deployment", &azure.deployment)?;
+                check_url_segment("api_version", &azure.api_version)?;
+                match (&azure.ad_token, &self.api_key) {
+                    (Some(token), _) => {
+                        headers.insert(AUTHORIZATION, bearer(token)?);
+                    }
+                    (None, Some(key)) => {
+                        headers.insert(HeaderName::from_static("api-key"), sensitive(key)?);
+                    }
+                    (None, None) => {
+                        return Err(ProviderConfigError::for_key(
+                            "api_key",
+                            "Azure needs an api key or an Azure AD token",
+                        ));
+                    }
+                }
+                let prefix = format!("{base}/openai/deployments/{}", azure.deployment);
+                let query = format!("?api-version={}", azure.api_version);
+                let paths = [
+                    format!("{prefix}/chat/completions{query}"),
+                    format!("{prefix}/completions{query}"),
+                    format!("{prefix}/embeddings{query}"),
+                ];
+                (paths, azure.deployment.clone())
+            }
+            None => {
+                if let Some(key) = &self.api_key {
+                    headers.insert(AUTHORIZATION, bearer(key)?);
+                }
+                if let Some(organization) = &self.organization {
+                    let value = HeaderValue::from_str(organization).map_err(|_| {
+                        ProviderConfigError::for_key(
+                            "organization",
+                            "the organization contains characters not allowed in a header",
+                        )
+                    })?;
+                    headers.insert(HeaderName::from_static("openai-organization"), value);
+                }
+                let paths = [
+                    format!("{base}/chat/completions"),
+                    format!("{base}/completions"),
+                    format!("{base}/embeddings"),
+                ];
+                (paths, self.model.clone())
+            }
+        };
+
+        let [chat, completions, embeddings] = paths.map(|path| path.parse::<Uri>());
+        let (chat, completions, embeddings) = match (chat, completions, embeddings) {
+            (Ok(chat), Ok(completions), Ok(embeddings)) => (chat, completions, embeddings),
+            _ => {
+                return Err(ProviderConfigError::for_key(
+                    "api_base",
+                    format!("`{base}` does not make a valid URL"),
+                ));
+            }
+        };
+        let host = describe_host(&chat);
+
+        Ok(Config {
+            provider: self.provider,
+            model,
+            chat,
+            completions,
+            embeddings,
+            host,
+            headers,
+            request_timeout: self.request_timeout,
+            stream_idle_timeout: self.stream_idle_timeout,
+        })
+    }
+}
+
+/// What one [`OpenAi`] service needs for every call, shared behind an `Arc`.
+pub(super) struct Config {
+    pub(super) provider: &'static str,
+    /// The model sent upstream (the deployment for Azure).
+    pub(super) model: String,
+    pub(super) chat: Uri,
+    pub(super) completions: Uri,
+    pub(super) embeddings: Uri,
+    /// `host:port`, for error messages (never the key, never user info).
+    pub(super) host: Arc<str>,
+    /// Content type, user agent and auth (auth values are marked sensitive).
+    pub(super) headers: HeaderMap,
+    pub(super) request_timeout: Duration,
+    pub(super) stream_idle_timeout: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `HeaderMap`'s Debug prints sensitive values as `Sensitive`.
+        f.debug_struct("Config")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("chat", &self.chat)
+            .field("headers", &self.headers)
+            .field("request_timeout", &self.request_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that `base` is an absolute `http` or `https` URL with a host.
+pub(crate) fn check_base_url(base: &str) -> Result<(), String> {
+    let uri: Uri = base
+        .parse()
+        .map_err(|_| format!("`{base}` is not a valid URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(format!("`{base}` must start with http:// or https://")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("`{base}` has no host"));
+    }
+    if uri.query().is_some() {
+        return Err(format!("`{base}` must not have a query string"));
+    }
+    Ok(())
+}
+
+fn check_url_segment(what: &str, value: &str) -> Result<(), ProviderConfigError> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~');
+    if value.is_empty() {
+        return Err(ProviderConfigError::for_key(
+            what,
+            format!("Azure needs a {what}"),
+        ));
+    }
+    if !value.chars().all(safe) {
+        return Err(ProviderConfigError::for_key(
+            what,
+            format!("the {what} `{value}` may only hold letters, digits, `-`, `_`, `.` and `~`"),
+        ));
+    }
+    Ok(())
+}
+
+fn bearer(secret: &Secret) -> Result<HeaderValue, ProviderConfigError> {
+    let mut value =
+        HeaderValue::from_str(&format!("Bearer {}", secret.0)).map_err(|_| invalid_secret())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn sensitive(secret: &Secret) -> Result<HeaderValue, ProviderConfigError> {
+    let mut value = HeaderValue::from_str(&secret.0).map_err(|_| invalid_secret())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn invalid_secret() -> ProviderConfigError {
+    ProviderConfigError::for_key(
+        "api_key",
+        "the key contains characters not allowed in an HTTP header (a line break?)",
+    )
+}
+
+fn describe_host(uri: &Uri) -> Arc<str> {
+    let host = uri.host().unwrap_or("upstream");
+    match uri.port_u16() {
+        Some(port) => format!("{host}:{port}").into(),
+        None => host.into(),
+    }
+}

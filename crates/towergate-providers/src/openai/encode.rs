@@ -1,0 +1,104 @@
+//! The typed request to OpenAI's wire, in one serialization.
+
+use bytes::Bytes;
+use towergate_core::{GatewayError, Operation};
+
+/// Which OpenAI operation a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Chat,
+    Completion,
+    Embeddings,
+}
+
+impl Kind {
+    /// What the answer is, for error messages.
+    pub(super) fn answer_name(self, stream: bool) -> &'static str {
+        match (self, stream) {
+            (Kind::Chat, false) => "a chat completion",
+            (Kind::Chat, true) => "a chat completion chunk",
+            (Kind::Completion, false) => "a text completion",
+            (Kind::Completion, true) => "a text completion chunk",
+            (Kind::Embeddings, _) => "an embeddings answer",
+        }
+    }
+}
+
+/// A request ready to send.
+#[derive(Debug)]
+pub(super) struct Encoded {
+    pub(super) kind: Kind,
+    pub(super) stream: bool,
+    pub(super) body: Bytes,
+}
+
+/// Serializes `operation` with `model` in place of the caller's model.
+///
+/// Every other field, unknown ones included, goes out as it came.
+pub(super) fn encode(operation: Operation, model: &str) -> Result<Encoded, GatewayError> {
+    let stream = operation.is_stream();
+    let (kind, body) = match operation {
+        Operation::Chat(mut chat) => {
+            chat.model = Some(model.to_owned());
+            chat.extra.remove("model");
+            (Kind::Chat, serde_json::to_vec(&chat))
+        }
+        Operation::Completion(mut completion) => {
+            completion.model = Some(model.to_owned());
+            completion.extra.remove("model");
+            (Kind::Completion, serde_json::to_vec(&completion))
+        }
+        Operation::Embeddings(mut embeddings) => {
+            embeddings.model = Some(model.to_owned());
+            embeddings.extra.remove("model");
+            (Kind::Embeddings, serde_json::to_vec(&embeddings))
+        }
+        Operation::ListEndpoints => {
+            return Err(GatewayError::invalid(
+                "a provider cannot list endpoints; the router answers that",
+            ));
+        }
+    };
+    let body = body.map_err(|error| {
+        GatewayError::internal(format!(
+            "cannot encode the request for the upstream: {error}"
+        ))
+    })?;
+    Ok(Encoded {
+        kind,
+        stream,
+        body: Bytes::from(body),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use towergate_core::chat::ChatRequest;
+
+    #[test]
+    fn model_is_replaced_and_unknown_fields_kept() {
+        let chat: ChatRequest = serde_json::from_value(json!({
+            "model": "my-endpoint",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "temperature": 0.5,
+            "vendor_knob": {"depth": 3}
+        }))
+        .unwrap();
+        let encoded = encode(Operation::Chat(chat), "gpt-4o-mini").unwrap();
+        let sent: Value = serde_json::from_slice(&encoded.body).unwrap();
+        assert_eq!(sent["model"], "gpt-4o-mini");
+        assert_eq!(sent["vendor_knob"], json!({"depth": 3}));
+        assert_eq!(sent["temperature"], 0.5);
+        assert_eq!(encoded.kind, Kind::Chat);
+        assert!(!encoded.stream);
+    }
+
+    #[test]
+    fn listing_is_refused() {
+        let error = encode(Operation::ListEndpoints, "m").unwrap_err();
+        assert_eq!(error.status().as_u16(), 400);
+    }
+}

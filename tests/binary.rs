@@ -1,0 +1,110 @@
+//! The `towergate` binary: `serve`, `check`, and draining on SIGTERM.
+
+mod common;
+
+use std::io::Write;
+
+use bytes::Bytes;
+use common::{THREE_ENDPOINTS, post_json, process};
+use http_body_util::{BodyExt, Full};
+use serde_json::json;
+use towergate_testkit::MockUpstream;
+
+fn config_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serves_then_drains_a_stream_on_sigterm_and_exits_0() {
+    let upstream = MockUpstream::start().await;
+    let file = config_file(&THREE_ENDPOINTS.replace("{upstream}", &upstream.base_url()));
+    let mut served = process::serve(file.path(), &[]);
+
+    let reply = post_json(
+        &served.url("/v1/chat/completions"),
+        &[],
+        json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+
+    let body = json!({
+        "model": "chat", "stream": true,
+        "messages": [{"role": "user", "content": "x"}],
+        "mock": {"chunks": 10, "chunk_interval_ms": 50, "reply": "a b c d e f g h i j"}
+    });
+    let request = http::Request::post(served.url("/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(serde_json::to_vec(&body).unwrap())))
+        .unwrap();
+    let response = common::client().request(request).await.unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.is_data());
+
+    served.terminate();
+    let rest = body.collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.ends_with("data: [DONE]\n\n"),
+        "the stream was cut: {text}"
+    );
+    let status = tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn check_accepts_a_good_file() {
+    let file = config_file(&THREE_ENDPOINTS.replace("{upstream}", "http://127.0.0.1:9/v1"));
+    let (status, output) = process::check(file.path());
+    assert!(status.success(), "{output}");
+    assert!(output.contains(": ok"), "{output}");
+}
+
+#[test]
+fn check_names_file_line_and_field_of_each_problem() {
+    let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: anthropic\n      name: claude\n  - name: bad name!\n    endpoint_type: llm/v1/chat\n    model: {provider: openai, name: gpt-4o}\n";
+    let file = config_file(text);
+    let (status, output) = process::check(file.path());
+    assert_eq!(status.code(), Some(1), "{output}");
+    let name = file.path().display().to_string();
+    assert!(output.contains(&format!("{name}:7:")), "{output}");
+    assert!(output.contains("endpoints[1].name"), "{output}");
+}
+
+#[test]
+fn check_reports_an_unsupported_provider_by_line() {
+    let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: anthropic\n      name: claude\n      config: {anthropic_api_key: x}\n";
+    let file = config_file(text);
+    let (status, output) = process::check(file.path());
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(
+        output.contains("provider `anthropic` is not supported yet"),
+        "{output}"
+    );
+    assert!(output.contains(":5:"), "{output}");
+}
+
+#[test]
+fn check_reports_yaml_syntax_errors_with_a_line() {
+    let file = config_file("endpoints:\n  - name: [unclosed\n");
+    let (status, output) = process::check(file.path());
+    assert_eq!(status.code(), Some(1), "{output}");
+    assert!(output.contains(":2:") || output.contains(":3:"), "{output}");
+}
+
+#[test]
+fn serve_refuses_a_bad_file() {
+    let file = config_file("endpoints: 5\n");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_towergate"))
+        .args(["serve", "--port", "0", "--config"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("endpoints"));
+}
