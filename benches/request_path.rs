@@ -1,4 +1,5 @@
 #![allow(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 //! The in-process request path: decode an OpenAI request, route it, answer
 //! from the in-process mock provider, encode the answer. No sockets, so it

@@ -1,6 +1,8 @@
 //! API keys end to end: 401 without or with a wrong key, 403 outside a key's
 //! endpoints, and listings filtered per key.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{THREE_ENDPOINTS, get, post_json, start_with_env};

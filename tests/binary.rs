@@ -1,5 +1,7 @@
 //! The `towergate` binary: `serve`, `check`, and draining on SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write;

@@ -1,6 +1,8 @@
 //! The OpenAI front end to end: a real socket, the gateway, the OpenAI
 //! provider and the testkit's mock upstream.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

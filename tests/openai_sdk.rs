@@ -3,6 +3,8 @@
 //! Needs Python with the `openai` package: `scripts/test` installs it in
 //! `.venv` and points `TOWERGATE_PYTHON` at it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::{io::Write, process::Command};

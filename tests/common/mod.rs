@@ -1,6 +1,7 @@
 //! Shared helpers of the end-to-end tests: a gateway served in process on
 //! loopback in front of the testkit's mock upstream, and a small HTTP client.
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod process;
 

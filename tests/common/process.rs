@@ -1,5 +1,7 @@
 //! The `towergate` binary as a child process, for tests that need the real thing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
