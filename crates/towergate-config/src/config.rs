@@ -168,7 +168,7 @@ impl Config {
     /// let yaml = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model: {provider: nope, name: m}\n";
     /// let config = Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap();
     /// let error = config.error_at("endpoints[0].model.provider", "unknown provider `nope`");
-    /// assert_eq!(error.to_string(), "gateway.yaml:4:22: endpoints[0].model.provider: unknown provider `nope`");
+    /// assert_eq!(error.to_string(), "gateway.yaml:4:23: endpoints[0].model.provider: unknown provider `nope`");
     /// ```
     pub fn error_at(&self, path: &str, message: impl Into<String>) -> ConfigError {
         let path = FieldPath::parse(path);
