@@ -9,7 +9,11 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
-use towergate::{config::Config, gateway::Gateway};
+use towergate::{
+    config::Config,
+    core::{GatewayRequest, Operation},
+    gateway::Gateway,
+};
 
 const CONFIG: &str = r#"
 endpoints:
@@ -56,6 +60,17 @@ fn bench(c: &mut Criterion) {
             });
         });
     }
+    // The provider alone, on a request already typed: what the path adds is
+    // the difference to `chat`.
+    let typed: towergate::core::chat::ChatRequest = serde_json::from_str(CHAT).unwrap();
+    let provider = towergate_testkit::MockProvider::new().model("echo");
+    group.bench_function("chat_provider_only", |b| {
+        b.to_async(&runtime).iter(|| {
+            let provider = provider.clone();
+            let request = GatewayRequest::new("chat", Operation::Chat(typed.clone()));
+            async move { provider.oneshot(request).await.unwrap() }
+        });
+    });
     group.finish();
 }
 

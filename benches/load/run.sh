@@ -159,7 +159,7 @@ for addr in "$mock_addr" "$gateway_addr"; do
       -H 'content-type: application/json' --data "$(body "$stream")" \
       "http://$addr/v1/chat/completions")" || die "probe of $addr failed"
     [[ "$status" == 200 ]] || die "probe of $addr (stream: $stream) answered $status: $(cat "$work/probe")"
-    grep -q 'echo: Say' "$work/probe" || die "probe of $addr (stream: $stream) lacks the reply: $(cat "$work/probe")"
+    grep -q 'echo:' "$work/probe" || die "probe of $addr (stream: $stream) lacks the reply: $(cat "$work/probe")"
     if [[ "$stream" == true ]]; then
       grep -q '^data: \[DONE\]' "$work/probe" || die "stream from $addr lacks data: [DONE]: $(cat "$work/probe")"
     fi
