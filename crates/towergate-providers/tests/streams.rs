@@ -244,3 +244,19 @@ async fn dropping_the_stream_cancels_the_upstream_call() {
     );
     assert_eq!(upstream.completed_streams(), 0);
 }
+
+#[tokio::test]
+async fn a_finished_stream_gives_its_connection_back_to_the_pool() {
+    let upstream = MockUpstream::start().await;
+    let openai = openai_at(&upstream);
+    for _ in 0..5 {
+        let response = call(&openai, chat(streamed("reuse me", false))).await.unwrap();
+        let items = drain(chat_stream(response)).await;
+        assert!(items.iter().all(Result::is_ok));
+    }
+    assert!(eventually(|| upstream.completed_streams() == 5).await);
+    // The second call may start before the first connection is back in the
+    // pool; after that they take turns on the two.
+    let connections = upstream.connections();
+    assert!(connections <= 2, "{connections} connections for 5 streams in a row");
+}

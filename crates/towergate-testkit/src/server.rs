@@ -20,7 +20,7 @@ use std::{
     net::{Ipv4Addr, SocketAddr},
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
 };
 
@@ -89,6 +89,7 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     record: AtomicBool,
     next_id: AtomicU64,
+    connections: AtomicUsize,
     streams: Arc<StreamCounters>,
     stop: watch::Receiver<bool>,
 }
@@ -135,6 +136,7 @@ impl MockUpstream {
             requests: Mutex::new(Vec::new()),
             record: AtomicBool::new(true),
             next_id: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
             streams: Arc::default(),
             stop: stopped,
         });
@@ -190,6 +192,11 @@ impl MockUpstream {
         lock(&self.shared.requests).len()
     }
 
+    /// TCP connections accepted so far (a pooling client reuses them).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
     /// Streams whose client went away before the stream ended.
     pub fn cancelled_streams(&self) -> usize {
         self.shared.streams.cancelled()
@@ -225,6 +232,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         match accepted {
             Ok((stream, _)) => {
+                shared.connections.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
             }
             Err(error) => {
