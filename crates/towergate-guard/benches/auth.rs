@@ -8,14 +8,17 @@ use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Operation, P
 use towergate_guard::auth::{ApiKey, AuthLayer};
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let inner = service_fn(|_request: GatewayRequest| async {
         Ok::<_, GatewayError>(GatewayResponse::new(Payload::Endpoints(Vec::new())))
     });
     let mut group = c.benchmark_group("auth");
     for keys in [1usize, 100] {
         let layer = AuthLayer::new(
-            (0..keys).map(|i| ApiKey::from_plaintext(format!("key-{i}"), format!("secret-{i}"), ["*"])),
+            (0..keys)
+                .map(|i| ApiKey::from_plaintext(format!("key-{i}"), format!("secret-{i}"), ["*"])),
         );
         let service = layer.layer(inner);
         let presented = format!("Bearer secret-{}", keys - 1);
@@ -30,9 +33,8 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.bench_function("no_auth_baseline", |b| {
-        b.to_async(&runtime).iter(|| {
-            inner.oneshot(GatewayRequest::new("chat", Operation::ListEndpoints))
-        });
+        b.to_async(&runtime)
+            .iter(|| inner.oneshot(GatewayRequest::new("chat", Operation::ListEndpoints)));
     });
     group.finish();
 }

@@ -250,7 +250,9 @@ async fn a_finished_stream_gives_its_connection_back_to_the_pool() {
     let upstream = MockUpstream::start().await;
     let openai = openai_at(&upstream);
     for _ in 0..5 {
-        let response = call(&openai, chat(streamed("reuse me", false))).await.unwrap();
+        let response = call(&openai, chat(streamed("reuse me", false)))
+            .await
+            .unwrap();
         let items = drain(chat_stream(response)).await;
         assert!(items.iter().all(Result::is_ok));
     }
@@ -258,5 +260,8 @@ async fn a_finished_stream_gives_its_connection_back_to_the_pool() {
     // The second call may start before the first connection is back in the
     // pool; after that they take turns on the two.
     let connections = upstream.connections();
-    assert!(connections <= 2, "{connections} connections for 5 streams in a row");
+    assert!(
+        connections <= 2,
+        "{connections} connections for 5 streams in a row"
+    );
 }

@@ -11,7 +11,9 @@ use towergate_core::{
 use towergate_router::{EndpointTable, Router};
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let answer = service_fn(|_request: GatewayRequest| async {
         Ok::<_, GatewayError>(GatewayResponse::new(Payload::Endpoints(Vec::new())))
     });
