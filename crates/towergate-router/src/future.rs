@@ -36,10 +36,10 @@ impl ResponseFuture {
         }
     }
 
-    pub(crate) fn routed(service: BoxEndpoint, request: GatewayRequest, endpoint: String) -> Self {
+    pub(crate) fn routed(call: Oneshot<BoxEndpoint, GatewayRequest>, endpoint: String) -> Self {
         Self {
             state: State::Routed {
-                call: Oneshot::new(service, request),
+                call,
                 endpoint: Some(endpoint),
             },
         }

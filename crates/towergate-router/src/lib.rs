@@ -41,9 +41,11 @@
 //! ```
 
 mod future;
+mod split;
 mod table;
 
 pub use future::ResponseFuture;
+pub use split::{Destination, TrafficSplit};
 pub use table::{BoxEndpoint, Endpoint, EndpointTable};
 
 use std::{
@@ -52,6 +54,7 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
+use tower::util::Oneshot;
 use tower_service::Service;
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Operation, Payload};
 
@@ -119,7 +122,7 @@ impl Service<GatewayRequest> for Router {
             return ResponseFuture::ready(Err(request.unsupported_by(served)));
         }
         let name = endpoint.info().name.clone();
-        ResponseFuture::routed(endpoint.service().clone(), request, name)
+        ResponseFuture::routed(Oneshot::new(endpoint.service().clone(), request), name)
     }
 }
 
