@@ -3,15 +3,19 @@
 use std::{net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
-use tower::{Layer, util::BoxCloneSyncService};
+use tower::util::BoxCloneSyncService;
 use towergate_config::{Config, ConfigError};
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
-use towergate_guard::auth::AuthLayer;
-use towergate_http::openai::OpenAiFront;
+use towergate_http::GatewayFront;
 use towergate_providers::HttpClient;
-use towergate_router::{EndpointTable, Router};
+use towergate_ratelimit::LimitStore;
+use towergate_router::Router;
 
-use crate::server::{self, Drained};
+use crate::{
+    build::build,
+    live::LiveStack,
+    server::{self, Drained},
+};
 
 /// The gateway stack every request passes, boxed.
 pub type GatewayService = BoxCloneSyncService<GatewayRequest, GatewayResponse, GatewayError>;
@@ -34,13 +38,16 @@ pub type GatewayService = BoxCloneSyncService<GatewayRequest, GatewayResponse, G
 #[derive(Clone)]
 pub struct Gateway {
     router: Router,
-    service: GatewayService,
+    stack: LiveStack,
+    client: HttpClient,
+    limits: LimitStore,
     max_body_bytes: usize,
     shutdown_grace: Duration,
 }
 
 impl Gateway {
-    /// Builds every endpoint's provider, the router and the auth layer.
+    /// Builds every endpoint's provider and limit, the routes, the router
+    /// and the auth layer.
     ///
     /// # Errors
     ///
@@ -50,21 +57,35 @@ impl Gateway {
         let client = HttpClient::new().map_err(|error| {
             vec![config.error_at("", format!("cannot build the HTTP client: {error}"))]
         })?;
-        let table = endpoint_table(config, &client)?;
-        let router = Router::new(table);
-        let service = match config.auth() {
-            Some(auth) => {
-                let keys = auth.api_keys().map_err(|error| vec![error])?;
-                GatewayService::new(AuthLayer::new(keys).layer(router.clone()))
-            }
-            None => GatewayService::new(router.clone()),
-        };
+        let limits = LimitStore::new();
+        let built = build(config, &client, &limits)?;
+        let router = Router::new(built.table.clone());
+        let stack = LiveStack::new(built.service(&router));
         Ok(Self {
             router,
-            service,
+            stack,
+            client,
+            limits,
             max_body_bytes: config.server().max_body_bytes(),
             shutdown_grace: config.server().shutdown_grace(),
         })
+    }
+
+    /// Applies a changed config: builds its stack and swaps it in for every
+    /// later request. Requests in flight finish on the stack they started
+    /// on; limits keep what was spent. `server` settings (address, body
+    /// limit, grace) need a restart and are not applied.
+    ///
+    /// # Errors
+    ///
+    /// The problems of a config that cannot be built; the running stack is
+    /// kept.
+    pub fn reload(&self, config: &Config) -> Result<(), Vec<ConfigError>> {
+        let built = build(config, &self.client, &self.limits)?;
+        let service = built.service(&self.router);
+        self.router.swap(built.table);
+        self.stack.swap(service);
+        Ok(())
     }
 
     /// Sets how long a shutdown waits for requests and streams in flight.
@@ -78,14 +99,17 @@ impl Gateway {
         &self.router
     }
 
-    /// The stack every request passes (auth, then the router).
+    /// The stack every request passes (auth, then the router); after a
+    /// [`reload`](Gateway::reload), the new one.
     pub fn service(&self) -> GatewayService {
-        self.service.clone()
+        GatewayService::new(self.stack.clone())
     }
 
-    /// The OpenAI front over the stack.
-    pub fn front(&self) -> OpenAiFront<GatewayService> {
-        OpenAiFront::new(self.service()).max_body_bytes(self.max_body_bytes)
+    /// The HTTP front over the stack: OpenAI's API under `/v1/`, MLflow's
+    /// AI Gateway API (`/api/2.0/endpoints/`, `/endpoints/{name}/invocations`,
+    /// `/gateway/{name}/invocations`) and `/health`.
+    pub fn front(&self) -> GatewayFront<GatewayService> {
+        GatewayFront::new(self.service()).max_body_bytes(self.max_body_bytes)
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains for up
@@ -120,70 +144,4 @@ impl std::fmt::Debug for Gateway {
             .field("router", &self.router)
             .finish_non_exhaustive()
     }
-}
-
-/// One service per configured endpoint, in the file's order.
-fn endpoint_table(config: &Config, client: &HttpClient) -> Result<EndpointTable, Vec<ConfigError>> {
-    let mut table = EndpointTable::new();
-    let mut problems = Vec::new();
-    for (index, endpoint) in config.endpoints().iter().enumerate() {
-        let model = endpoint.model();
-        let built = match model.provider() {
-            "mock" => mock_provider(model.name(), model.config())
-                .map_err(|(key, message)| (Some(key), message)),
-            provider => {
-                towergate_providers::from_mlflow(provider, model.name(), model.config(), client)
-                    .map_err(|error| (error.key().map(str::to_owned), error.to_string()))
-            }
-        };
-        match built {
-            Ok(service) => table.insert(endpoint.info(), service),
-            Err((key, message)) => {
-                let path = match key {
-                    Some(key) => format!("endpoints[{index}].model.config.{key}"),
-                    None => format!("endpoints[{index}].model.provider"),
-                };
-                problems.push(config.error_at(&path, message));
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(table)
-    } else {
-        Err(problems)
-    }
-}
-
-/// The in-process mock provider (`provider: mock`): for demos, benches and tests.
-fn mock_provider(
-    model: &str,
-    config: &serde_json::Map<String, serde_json::Value>,
-) -> Result<towergate_providers::BoxProvider, (String, String)> {
-    let mut mock = towergate_testkit::MockProvider::new().model(model);
-    for (key, value) in config {
-        let wrong = |expected: &str| (key.clone(), format!("`{key}` must be {expected}"));
-        mock = match key.as_str() {
-            "reply" => mock.reply(value.as_str().ok_or_else(|| wrong("a string"))?),
-            "chunks" => mock.chunks(
-                value
-                    .as_u64()
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| wrong("a whole number"))?,
-            ),
-            "chunk_interval" | "latency" => {
-                let text = value
-                    .as_str()
-                    .ok_or_else(|| wrong("a duration such as `20ms`"))?;
-                let duration = humantime::parse_duration(text)
-                    .map_err(|_| wrong("a duration such as `20ms`"))?;
-                if key == "latency" {
-                    mock.latency(duration)
-                } else {
-                    mock.chunk_interval(duration)
-                }
-            }
-            _ => return Err((key.clone(), format!("unknown mock provider key `{key}`"))),
-        };
-    }
-    Ok(towergate_providers::BoxProvider::new(mock))
 }

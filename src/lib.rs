@@ -5,12 +5,14 @@
 //! alone and compose the layers it wants in its own hyper or axum stack:
 //!
 //! - [`core`]: the typed request, response and error that flow.
-//! - [`http`]: the HTTP fronts (OpenAI's API, SSE, errors, body limits).
+//! - [`http`]: the HTTP fronts (OpenAI's and MLflow's APIs, SSE, errors, body limits).
 //! - [`providers`]: provider adapters and the pooled HTTP client.
-//! - [`router`]: the endpoint table, swappable at run time.
+//! - [`router`]: the endpoint table, swappable at run time, and traffic splits.
+//! - [`ratelimit`]: MLflow's per-endpoint `limit`, exact.
 //! - [`guard`]: API-key auth.
 //! - [`config`]: the YAML file, and building the whole stack from it.
-//! - [`gateway`]: the whole stack built from a config file.
+//! - [`gateway`]: the whole stack built from a config file, and reloaded.
+//! - [`reload`]: watching the config file and applying valid changes.
 //! - [`server`]: serving a front with hyper, with graceful drain.
 //!
 //! The `towergate` binary composes all of them from one YAML file.
@@ -20,7 +22,11 @@ pub use towergate_core as core;
 pub use towergate_guard as guard;
 pub use towergate_http as http;
 pub use towergate_providers as providers;
+pub use towergate_ratelimit as ratelimit;
 pub use towergate_router as router;
 
+mod build;
 pub mod gateway;
+mod live;
+pub mod reload;
 pub mod server;

@@ -82,7 +82,7 @@ impl KeyConfig {
         self.key_sha256.as_deref()
     }
 
-    /// The endpoints the key may use; `*` stands for all of them.
+    /// The endpoints and routes the key may use; `*` stands for all of them.
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
     }
@@ -123,12 +123,12 @@ impl fmt::Debug for KeyConfig {
 }
 
 /// Reads `auth`, the value at `at`, checking that each key's endpoints are
-/// among `endpoint_names`.
+/// among `endpoint_names` (the endpoints' and routes' names).
 pub(crate) fn parse_auth(
     loader: &mut Loader<'_>,
     value: &Value,
     at: &FieldPath,
-    endpoint_names: &[String],
+    endpoint_names: &[&str],
 ) -> Option<AuthConfig> {
     let map = match value {
         Value::Mapping(map) => map,
@@ -192,7 +192,7 @@ fn parse_key(
     loader: &mut Loader<'_>,
     item: &Value,
     at: &FieldPath,
-    endpoint_names: &[String],
+    endpoint_names: &[&str],
 ) -> Option<KeyConfig> {
     let Value::Mapping(map) = item else {
         loader.error(
@@ -282,14 +282,15 @@ fn secret_text(loader: &mut Loader<'_>, map: &Mapping, key: &str, at: &FieldPath
     }
 }
 
-/// Reads `endpoints`: each an endpoint's name, or `*`.
+/// Reads `endpoints`: each an endpoint's or a route's name, or `*`.
 fn parse_allowed(
     loader: &mut Loader<'_>,
     map: &Mapping,
     at: &FieldPath,
-    endpoint_names: &[String],
+    endpoint_names: &[&str],
 ) -> Option<Vec<String>> {
-    const EXPECTED: &str = "a list of the endpoints this key may use, or `[\"*\"]` for all";
+    const EXPECTED: &str =
+        "a list of the endpoints and routes this key may use, or `[\"*\"]` for all";
     let endpoints = match loader.field::<Vec<String>>(map, "endpoints", at) {
         Field::Present(endpoints) => endpoints,
         Field::Absent => {
@@ -300,12 +301,12 @@ fn parse_allowed(
     };
     let mut valid = true;
     for (index, endpoint) in endpoints.iter().enumerate() {
-        if endpoint != ALL_ENDPOINTS && !endpoint_names.contains(endpoint) {
+        if endpoint != ALL_ENDPOINTS && !endpoint_names.contains(&endpoint.as_str()) {
             valid = false;
             loader.error(
                 at.key("endpoints").index(index),
                 format!(
-                    "`{endpoint}` is not an endpoint: expected one of the names under `endpoints`, or `*`"
+                    "`{endpoint}` is not an endpoint or a route: expected one of the names under `endpoints` or `routes`, or `*`"
                 ),
             );
         }

@@ -10,14 +10,16 @@ use crate::{
     error::{ConfigError, ConfigWarning},
     loader::{Keys, Loader},
     locate::{Target, locate},
+    names::check_unique,
     path::FieldPath,
+    route::{RouteConfig, parse_routes},
     server::{ServerConfig, parse_server},
 };
 
 /// The top-level keys.
 const TOP_KEYS: Keys = Keys {
-    known: &["endpoints", "server", "auth"],
-    planned: &["routes", "prompts", "state", "usage"],
+    known: &["endpoints", "routes", "server", "auth"],
+    planned: &["prompts", "state", "usage"],
 };
 
 /// A loaded, checked config file.
@@ -51,6 +53,7 @@ pub struct Config {
     origin: Arc<str>,
     source: Source,
     endpoints: Vec<EndpointConfig>,
+    routes: Vec<RouteConfig>,
     server: ServerConfig,
     auth: Option<AuthConfig>,
     warnings: Vec<ConfigWarning>,
@@ -142,6 +145,16 @@ impl Config {
             .find(|endpoint| endpoint.name() == name)
     }
 
+    /// The routes (MLflow's traffic splits), in file order.
+    pub fn routes(&self) -> &[RouteConfig] {
+        &self.routes
+    }
+
+    /// The route called `name`.
+    pub fn route(&self, name: &str) -> Option<&RouteConfig> {
+        self.routes.iter().find(|route| route.name() == name)
+    }
+
     /// The `server` section (defaults where the file says nothing).
     pub fn server(&self) -> &ServerConfig {
         &self.server
@@ -175,6 +188,37 @@ impl Config {
         let location = locate(&self.source.0, path.segments(), Target::Value);
         let shown = (!path.is_root()).then(|| path.to_string());
         ConfigError::new(Arc::clone(&self.origin), location, shown, message)
+    }
+
+    /// The warning for an unknown key found after loading (by whoever reads
+    /// a part of the file this crate keeps as written, such as a
+    /// provider's `model.config`), at the field `path` such as
+    /// `endpoints[0].model.config.openai_api_bsae`, placed at the key's line
+    /// and column. It is not added to [`Config::warnings`]; the caller
+    /// shows or logs it.
+    ///
+    /// ```
+    /// use towergate_config::Config;
+    ///
+    /// let yaml = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: openai\n      name: gpt-4o-mini\n      config: {openai_api_key: k, openai_api_bsae: x}\n";
+    /// let config = Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap();
+    /// let warning = config.unknown_key_warning("endpoints[0].model.config.openai_api_bsae");
+    /// assert_eq!(
+    ///     warning.to_string(),
+    ///     "gateway.yaml:7:35: endpoints[0].model.config.openai_api_bsae: unknown key `openai_api_bsae` is ignored"
+    /// );
+    /// ```
+    pub fn unknown_key_warning(&self, path: &str) -> ConfigWarning {
+        let path = FieldPath::parse(path);
+        let location = locate(&self.source.0, path.segments(), Target::Key);
+        let key = path.last_key().unwrap_or_default().to_owned();
+        let shown = (!path.is_root()).then(|| path.to_string());
+        ConfigWarning::new(
+            Arc::clone(&self.origin),
+            location,
+            shown,
+            format!("unknown key `{key}` is ignored"),
+        )
     }
 
     /// The same config with `server` replaced (for command-line overrides).
@@ -231,18 +275,36 @@ fn load(
                     None
                 }
             };
+            let endpoints_declared = endpoints.as_ref().map(|parsed| &parsed.declared[..]);
+            let routes = top.get("routes").map(|value| {
+                parse_routes(&mut loader, value, &root.key("routes"), endpoints_declared)
+            });
+            let routes_declared = routes
+                .as_ref()
+                .map_or(&[][..], |parsed| &parsed.declared[..]);
+            check_unique(
+                &mut loader,
+                endpoints_declared
+                    .unwrap_or_default()
+                    .iter()
+                    .chain(routes_declared),
+            );
             let server = top
                 .get("server")
                 .map(|value| parse_server(&mut loader, value, &root.key("server")))
                 .unwrap_or_default();
-            let names = endpoints
-                .as_ref()
-                .map_or(&[][..], |parsed| &parsed.names[..]);
+            let names: Vec<&str> = endpoints_declared
+                .unwrap_or_default()
+                .iter()
+                .chain(routes_declared)
+                .map(|declared| declared.name.as_str())
+                .collect();
             let auth = match top.get("auth") {
                 None | Some(Value::Null) => None,
-                Some(value) => parse_auth(&mut loader, value, &root.key("auth"), names),
+                Some(value) => parse_auth(&mut loader, value, &root.key("auth"), &names),
             };
-            endpoints.map(|parsed| (parsed.endpoints, server, auth))
+            let routes = routes.map(|parsed| parsed.routes).unwrap_or_default();
+            endpoints.map(|parsed| (parsed.endpoints, routes, server, auth))
         }
         Value::Null => {
             loader.error(
@@ -264,10 +326,11 @@ fn load(
         tracing::warn!("{warning}");
     }
     match parsed {
-        Some((endpoints, server, auth)) if errors.is_empty() => Ok(Config {
+        Some((endpoints, routes, server, auth)) if errors.is_empty() => Ok(Config {
             origin,
             source: Source(text.into()),
             endpoints,
+            routes,
             server,
             auth,
             warnings,

@@ -1,21 +1,23 @@
 //! `endpoints`: MLflow's endpoint list.
 
-use std::{collections::BTreeMap, fmt};
+use std::fmt;
 
 use serde_json::{Map, Value as JsonValue};
 use serde_yaml_ng::{Mapping, Value};
 use towergate_core::{EndpointInfo, EndpointKind, EndpointType};
 
 use crate::{
+    limit::{LimitConfig, parse_limit},
     loader::{Field, Keys, Loader},
+    names::{Declared, is_valid_name},
     path::FieldPath,
+    provider::canonical_provider,
 };
 
 /// The keys of one endpoint.
 const ENDPOINT_KEYS: Keys = Keys {
-    known: &["name", "endpoint_type", "model", "route_type"],
+    known: &["name", "endpoint_type", "model", "limit", "route_type"],
     planned: &[
-        "limit",
         "limits",
         "timeout",
         "retry",
@@ -35,7 +37,8 @@ const MODEL_KEYS: Keys = Keys {
 };
 
 /// Every endpoint type, for messages.
-const EXPECTED_TYPE: &str = "one of `llm/v1/chat`, `llm/v1/completions`, `llm/v1/embeddings`";
+pub(crate) const EXPECTED_TYPE: &str =
+    "one of `llm/v1/chat`, `llm/v1/completions`, `llm/v1/embeddings`";
 
 /// One endpoint: a name clients call, the task it serves, and the model behind it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,10 +46,12 @@ pub struct EndpointConfig {
     name: String,
     endpoint_type: EndpointType,
     model: ModelConfig,
+    limit: Option<LimitConfig>,
 }
 
 impl EndpointConfig {
-    /// The name clients use (`[a-zA-Z0-9_.-]+`, unique in the file).
+    /// The name clients use (`[a-zA-Z0-9_.-]+`, unique among endpoints and
+    /// routes).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -61,6 +66,12 @@ impl EndpointConfig {
         &self.model
     }
 
+    /// MLflow's `limit`: how many calls per period the endpoint takes, from
+    /// all callers together; `None` for no limit.
+    pub fn limit(&self) -> Option<&LimitConfig> {
+        self.limit.as_ref()
+    }
+
     /// What clients are told about this endpoint.
     pub fn info(&self) -> EndpointInfo {
         EndpointInfo {
@@ -69,7 +80,7 @@ impl EndpointConfig {
             endpoint_type: self.endpoint_type,
             provider: Some(self.model.provider.clone()),
             model: Some(self.model.name.clone()),
-            limit: None,
+            limit: self.limit.as_ref().map(LimitConfig::info),
         }
     }
 }
@@ -89,7 +100,10 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// MLflow's provider name (`openai`, `anthropic`, …).
+    /// MLflow's provider name (`openai`, `anthropic`, …). MLflow's own
+    /// providers are given as MLflow spells them, however the file wrote
+    /// them (`OpenAI` and `amazon_bedrock` read as `openai` and
+    /// `amazon-bedrock`); other names are kept as written.
     pub fn provider(&self) -> &str {
         &self.provider
     }
@@ -147,10 +161,11 @@ impl fmt::Debug for Redacted<'_> {
 /// reported twice).
 pub(crate) struct ParsedEndpoints {
     pub(crate) endpoints: Vec<EndpointConfig>,
-    pub(crate) names: Vec<String>,
+    pub(crate) declared: Vec<Declared>,
 }
 
-/// Reads `endpoints`, the value at `at`.
+/// Reads `endpoints`, the value at `at`. Names are checked for uniqueness
+/// later, together with the routes'.
 pub(crate) fn parse_endpoints(
     loader: &mut Loader<'_>,
     value: &Value,
@@ -158,7 +173,7 @@ pub(crate) fn parse_endpoints(
 ) -> ParsedEndpoints {
     let mut parsed = ParsedEndpoints {
         endpoints: Vec::new(),
-        names: Vec::new(),
+        declared: Vec::new(),
     };
     let Value::Sequence(items) = value else {
         loader.error(
@@ -167,20 +182,9 @@ pub(crate) fn parse_endpoints(
         );
         return parsed;
     };
-    let mut first_use: BTreeMap<String, usize> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
-        let item_at = at.index(index);
-        let (name, endpoint) = parse_endpoint(loader, item, &item_at);
-        let Some(name) = name else { continue };
-        if let Some(first) = first_use.get(&name) {
-            loader.error(
-                item_at.key("name"),
-                format!("duplicate endpoint name `{name}`: `endpoints[{first}]` has it already"),
-            );
-            continue;
-        }
-        first_use.insert(name.clone(), index);
-        parsed.names.push(name);
+        let (declared, endpoint) = parse_endpoint(loader, item, &at.index(index));
+        parsed.declared.extend(declared);
         parsed.endpoints.extend(endpoint);
     }
     parsed
@@ -192,7 +196,7 @@ fn parse_endpoint(
     loader: &mut Loader<'_>,
     item: &Value,
     at: &FieldPath,
-) -> (Option<String>, Option<EndpointConfig>) {
+) -> (Option<Declared>, Option<EndpointConfig>) {
     let Value::Mapping(map) = item else {
         loader.error(
             at.clone(),
@@ -226,18 +230,27 @@ fn parse_endpoint(
             .and_then(|text| parse_endpoint_type(loader, &text, &at.key("endpoint_type")))
     };
     let model = parse_model(loader, map, at);
+    let limit = map
+        .get("limit")
+        .and_then(|value| parse_limit(loader, value, &at.key("limit")));
 
-    let endpoint = match (name.clone(), endpoint_type, model) {
+    let declared = name.clone().map(|name| Declared {
+        name,
+        at: at.clone(),
+        endpoint_type,
+    });
+    let endpoint = match (name, endpoint_type, model) {
         (Some(name), Some(endpoint_type), Some(model)) if loader.error_count() == errors_before => {
             Some(EndpointConfig {
                 name,
                 endpoint_type,
                 model,
+                limit,
             })
         }
         _ => None,
     };
-    (name, endpoint)
+    (declared, endpoint)
 }
 
 /// MLflow's old `route_type` key: an error with MLflow's hint. Returns
@@ -246,25 +259,33 @@ fn legacy_route_type(loader: &mut Loader<'_>, map: &Mapping, at: &FieldPath) -> 
     let Some(value) = map.get("route_type") else {
         return false;
     };
-    let suggestion = match value {
-        Value::String(kind) => format!("`endpoint_type: {kind}`"),
-        _ => "`endpoint_type`".to_owned(),
-    };
     loader.key_error(
         at.key("route_type"),
         format!(
-            "the `route_type` key is not supported in the configuration file: it was renamed to `endpoint_type`; use {suggestion} instead"
+            "the `route_type` key is not supported in the configuration file: it was renamed to `endpoint_type`; use {} instead",
+            endpoint_type_suggestion(value)
         ),
     );
     true
 }
 
-/// Whether `name` matches `[a-zA-Z0-9_.-]+`.
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-'))
+/// `endpoint_type: VALUE` for a legacy `route_type` value, for hints.
+pub(crate) fn endpoint_type_suggestion(route_type: &Value) -> String {
+    match route_type {
+        Value::String(kind) => format!("`endpoint_type: {kind}`"),
+        _ => "`endpoint_type`".to_owned(),
+    }
+}
+
+/// The endpoint type MLflow calls `text` (`llm/v1/chat`, …).
+pub(crate) fn endpoint_type_named(text: &str) -> Option<EndpointType> {
+    [
+        EndpointType::Chat,
+        EndpointType::Completions,
+        EndpointType::Embeddings,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == text)
 }
 
 fn parse_endpoint_type(
@@ -272,13 +293,7 @@ fn parse_endpoint_type(
     text: &str,
     at: &FieldPath,
 ) -> Option<EndpointType> {
-    let found = [
-        EndpointType::Chat,
-        EndpointType::Completions,
-        EndpointType::Embeddings,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == text);
+    let found = endpoint_type_named(text);
     if found.is_none() {
         loader.error(
             at.clone(),
@@ -330,7 +345,7 @@ fn parse_model(
         }
     };
     Some(ModelConfig {
-        provider: provider?,
+        provider: canonical_provider(&provider?),
         name: name?,
         config: config?,
     })

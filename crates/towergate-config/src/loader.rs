@@ -72,6 +72,11 @@ impl<'a> Loader<'a> {
         self.errors.len()
     }
 
+    /// The line and column of the value at `path` in the text, if it has one.
+    pub(crate) fn position(&self, path: &FieldPath) -> Option<(usize, usize)> {
+        locate(self.text, path.segments(), Target::Value)
+    }
+
     /// Records an error about the value at `path`.
     pub(crate) fn error(&mut self, path: FieldPath, message: impl Into<String>) {
         self.errors.push(Finding {

@@ -73,6 +73,14 @@ impl FieldPath {
         &self.0
     }
 
+    /// The last step, when it is a mapping key.
+    pub(crate) fn last_key(&self) -> Option<&str> {
+        match self.0.last() {
+            Some(Segment::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
     /// Whether this is the document itself.
     pub(crate) fn is_root(&self) -> bool {
         self.0.is_empty()

@@ -160,11 +160,35 @@ fn endpoints_must_name_existing_endpoints_or_star() {
     assert_eq!(
         errors,
         [
-            "gateway.yaml:12:25: auth.keys[0].endpoints[1]: `chta` is not an endpoint: expected one of the names under `endpoints`, or `*`",
-            "gateway.yaml:12:36: auth.keys[0].endpoints[3]: `routes-later` is not an endpoint: expected one of the names under `endpoints`, or `*`",
-            "gateway.yaml:13:7: auth.keys[1]: `endpoints` is required: expected a list of the endpoints this key may use, or `[\"*\"]` for all",
+            "gateway.yaml:12:25: auth.keys[0].endpoints[1]: `chta` is not an endpoint or a route: expected one of the names under `endpoints` or `routes`, or `*`",
+            "gateway.yaml:12:36: auth.keys[0].endpoints[3]: `routes-later` is not an endpoint or a route: expected one of the names under `endpoints` or `routes`, or `*`",
+            "gateway.yaml:13:7: auth.keys[1]: `endpoints` is required: expected a list of the endpoints and routes this key may use, or `[\"*\"]` for all",
         ]
     );
+}
+
+#[test]
+fn keys_may_name_routes_declared_anywhere_in_the_file() {
+    let yaml = "\
+auth:
+  keys:
+    - name: team-a
+      key: a
+      endpoints: [chat-ab, chat]
+routes:
+  - name: chat-ab
+    task_type: llm/v1/chat
+    destinations: [{name: chat, traffic_percentage: 100}]
+endpoints:
+  - name: chat
+    endpoint_type: llm/v1/chat
+    model: {provider: openai, name: gpt-4o-mini}
+";
+    let config = Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap();
+    let keys = config.auth().unwrap().api_keys().unwrap();
+    assert!(keys[0].allows("chat-ab"));
+    assert!(keys[0].allows("chat"));
+    assert!(!keys[0].allows("embed"));
 }
 
 #[test]

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use towergate_config::Config;
-use towergate_core::{EndpointKind, EndpointType};
+use towergate_config::{Config, RenewalPeriod, RoutingStrategy};
+use towergate_core::{EndpointKind, EndpointType, RateLimitInfo};
 
 const MLFLOW_CONFIG: &str = r#"
 endpoints:
@@ -19,6 +19,9 @@ endpoints:
         openai_api_key: $OPENAI_API_KEY
         openai_api_base: https://api.openai.com/v1
         openai_organization: my-org
+    limit:
+      renewal_period: minute
+      calls: 10
   - name: azure-chat
     endpoint_type: llm/v1/chat
     model:
@@ -37,6 +40,10 @@ endpoints:
       name: claude-3-5-sonnet-latest
       config:
         anthropic_api_key: ${ANTHROPIC_API_KEY}
+    limit:
+      renewal_period: day
+      calls: 1000
+      key: null
   - name: gemini-chat
     endpoint_type: llm/v1/chat
     model:
@@ -82,6 +89,24 @@ endpoints:
       name: llm
       config:
         hf_server_url: http://127.0.0.1:8080
+routes:
+  - name: chat-ab
+    task_type: llm/v1/chat
+    destinations:
+      - name: chat
+        traffic_percentage: 80
+      - name: azure-chat
+        traffic_percentage: 20
+    routing_strategy: TRAFFIC_SPLIT
+  - name: completions-split
+    task_type: llm/v1/completions
+    destinations:
+      - name: bedrock.claude
+        traffic_percentage: 50
+      - name: cohere-completions
+        traffic_percentage: 25
+      - name: served-model
+        traffic_percentage: 25
 "#;
 
 fn env() -> HashMap<&'static str, &'static str> {
@@ -177,7 +202,85 @@ fn info_describes_the_endpoint() {
     assert_eq!(info.endpoint_type, EndpointType::Chat);
     assert_eq!(info.provider.as_deref(), Some("anthropic"));
     assert_eq!(info.model.as_deref(), Some("claude-3-5-sonnet-latest"));
-    assert_eq!(info.limit, None);
+    assert_eq!(
+        info.limit,
+        Some(RateLimitInfo {
+            renewal_period: "day".to_owned(),
+            calls: 1000
+        })
+    );
+    assert_eq!(config.endpoint("azure-chat").unwrap().info().limit, None);
+}
+
+#[test]
+fn limits_are_read() {
+    let config = load();
+    let chat = config.endpoint("chat").unwrap().limit().unwrap();
+    assert_eq!(
+        (chat.renewal_period(), chat.calls()),
+        (RenewalPeriod::Minute, 10)
+    );
+    let claude = config.endpoint("claude").unwrap().limit().unwrap();
+    assert_eq!(
+        (claude.renewal_period(), claude.calls()),
+        (RenewalPeriod::Day, 1000)
+    );
+    assert!(config.endpoint("tgi").unwrap().limit().is_none());
+}
+
+#[test]
+fn routes_are_read_in_file_order() {
+    let config = load();
+    let names: Vec<&str> = config.routes().iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["chat-ab", "completions-split"]);
+    let split = config.route("completions-split").unwrap();
+    assert_eq!(split.task_type(), EndpointType::Completions);
+    // Absent, the strategy is MLflow's default.
+    assert_eq!(split.routing_strategy(), RoutingStrategy::TrafficSplit);
+    let shares: Vec<(&str, u8)> = split
+        .destinations()
+        .iter()
+        .map(|d| (d.name(), d.traffic_percentage()))
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            ("bedrock.claude", 50),
+            ("cohere-completions", 25),
+            ("served-model", 25)
+        ]
+    );
+    let info = config.route("chat-ab").unwrap().info();
+    assert_eq!(info.kind, EndpointKind::Route);
+    assert_eq!(info.endpoint_type, EndpointType::Chat);
+    assert_eq!((info.provider, info.model, info.limit), (None, None, None));
+}
+
+#[test]
+fn mlflows_provider_spellings_are_read_as_mlflow_reads_them() {
+    let yaml = "\
+endpoints:
+  - name: a
+    endpoint_type: llm/v1/chat
+    model: {provider: OpenAI, name: gpt-4o}
+  - name: b
+    endpoint_type: llm/v1/chat
+    model: {provider: amazon_bedrock, name: anthropic.claude-v2}
+  - name: c
+    endpoint_type: llm/v1/chat
+    model: {provider: groq, name: llama}
+";
+    let config = Config::from_str_with_env(yaml, "config.yaml", |_| None).unwrap();
+    let providers: Vec<&str> = config
+        .endpoints()
+        .iter()
+        .map(|e| e.model().provider())
+        .collect();
+    assert_eq!(providers, ["openai", "amazon-bedrock", "groq"]);
+    assert_eq!(
+        config.endpoint("a").unwrap().info().provider.as_deref(),
+        Some("openai")
+    );
 }
 
 #[test]

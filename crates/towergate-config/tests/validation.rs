@@ -108,7 +108,7 @@ fn endpoint_names_must_be_unique() {
     assert_eq!(
         errors(&yaml),
         [
-            "gateway.yaml:7:11: endpoints[1].name: duplicate endpoint name `chat`: `endpoints[0]` has it already"
+            "gateway.yaml:7:11: endpoints[1].name: duplicate name `chat`: `endpoints[0]` (line 2) has it already; names must be unique across endpoints and routes"
         ]
     );
 }
@@ -191,6 +191,7 @@ endpoints:
 
 #[test]
 fn planned_keys_are_not_supported_yet() {
+    // `limit` and `routes` (MLflow's) are read; the rest is planned.
     let yaml = "\
 endpoints:
   - name: chat
@@ -219,7 +220,6 @@ auth:
       limits: {requests_per_minute: 60}
 ";
     let expected: Vec<String> = [
-        (5, 5, "endpoints[0].limit", "limit"),
         (6, 5, "endpoints[0].limits", "limits"),
         (7, 5, "endpoints[0].timeout", "timeout"),
         (8, 5, "endpoints[0].retry", "retry"),
@@ -229,7 +229,6 @@ auth:
         (12, 5, "endpoints[0].pricing", "pricing"),
         (13, 5, "endpoints[0].context_window", "context_window"),
         (14, 5, "endpoints[0].guard", "guard"),
-        (15, 1, "routes", "routes"),
         (16, 1, "prompts", "prompts"),
         (17, 1, "state", "state"),
         (18, 1, "usage", "usage"),
@@ -350,12 +349,12 @@ fn files_are_read_and_named_by_their_path() {
     assert_eq!(config.origin(), good.display().to_string());
 
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, with_endpoint("    limit: {calls: 1}\n")).unwrap();
+    std::fs::write(&bad, with_endpoint("    cache: {ttl: 1m}\n")).unwrap();
     let errors = Config::check(&bad).unwrap_err();
     assert_eq!(
         errors[0].to_string(),
         format!(
-            "{}:7:5: endpoints[0].limit: `limit` is not supported yet",
+            "{}:7:5: endpoints[0].cache: `cache` is not supported yet",
             bad.display()
         )
     );

@@ -8,15 +8,23 @@
 //!
 //! - [`openai::OpenAiFront`]: OpenAI's REST API (`/v1/chat/completions`,
 //!   `/v1/completions`, `/v1/embeddings`, `/v1/models`) and `/health`.
-//! - [`router`] (feature `axum`): the same front as an axum `Router`.
+//! - [`mlflow::MlflowFront`]: MLflow AI Gateway's REST API
+//!   (`/api/2.0/endpoints/`, `/endpoints/{name}/invocations`,
+//!   `/gateway/{name}/invocations`) and `/health`.
+//! - [`GatewayFront`]: both on one port, by path prefix.
+//! - [`router`] (feature `axum`): both as an axum `Router`.
 //!
 //! Serve a front with hyper, or with axum through [`router`].
 
 mod body;
 mod decode;
 pub mod error;
+mod gateway_front;
 pub mod headers;
+mod listing;
+pub mod mlflow;
 pub mod openai;
+mod reply;
 mod request_id;
 pub mod sse;
 
@@ -26,4 +34,5 @@ mod axum_router;
 #[cfg(feature = "axum")]
 pub use axum_router::router;
 pub use body::ResponseBody;
+pub use gateway_front::{GatewayFront, GatewayFrontLayer};
 pub use request_id::X_REQUEST_ID;

@@ -6,7 +6,8 @@
 //!
 //! - [`openai`]: OpenAI, Azure OpenAI and the OpenAI-compatible family
 //!   (Groq, DeepSeek, xAI, OpenRouter, Ollama, Together AI, Databricks).
-//! - [`from_mlflow`]: any of them from an MLflow AI Gateway `model` block.
+//! - [`from_mlflow`]: any of them from an MLflow AI Gateway `model` block;
+//!   [`unknown_config_keys`]: the block's `config` keys it ignores.
 //!
 //! Upstream failures become [`GatewayError`](towergate_core::GatewayError)
 //! kinds: an upstream's own error answer keeps its status and message; an
@@ -15,10 +16,11 @@
 //! name the upstream host, never a key.
 
 pub mod client;
+pub mod completions_over_chat;
 mod error;
 mod mlflow;
 pub mod openai;
 
 pub use client::HttpClient;
 pub use error::ProviderConfigError;
-pub use mlflow::{BoxProvider, from_mlflow, provider_names};
+pub use mlflow::{BoxProvider, from_mlflow, provider_names, unknown_config_keys};

@@ -4,6 +4,8 @@
 //! `$VAR`s already resolved) and returns a boxed provider service. The
 //! config keys are MLflow's own, so an MLflow `config.yaml` works unchanged;
 //! every provider also takes `api_base`, which overrides its base URL.
+//! Keys a provider does not read are ignored, as MLflow ignores them;
+//! [`unknown_config_keys`] lists them, so that the caller can warn.
 //!
 //! | provider | keys |
 //! |---|---|
@@ -15,7 +17,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use towergate_providers::{HttpClient, from_mlflow};
+//! use towergate_providers::{HttpClient, from_mlflow, unknown_config_keys};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = HttpClient::new()?;
@@ -26,6 +28,11 @@
 //! let error = from_mlflow("openai", "gpt-4o-mini", &Default::default(), &client).unwrap_err();
 //! assert_eq!(error.to_string(), "provider `openai`: missing `openai_api_key`");
 //! assert_eq!(error.key(), Some("openai_api_key"));
+//!
+//! let config = json!({"openai_api_key": "sk-test", "openai_api_bsae": "http://127.0.0.1:9000/v1"});
+//! let config = config.as_object().unwrap();
+//! assert!(from_mlflow("openai", "gpt-4o-mini", config, &client).is_ok());
+//! assert_eq!(unknown_config_keys("openai", config), ["openai_api_bsae"]);
 //! # Ok(())
 //! # }
 //! ```
@@ -79,13 +86,48 @@ pub fn provider_names() -> &'static [&'static str] {
     SUPPORTED
 }
 
+/// The `config` keys each provider [`from_mlflow`] builds reads.
+fn config_keys(provider: &str) -> Option<&'static [&'static str]> {
+    Some(match provider {
+        "openai" => OPENAI_KEYS,
+        "groq" | "deepseek" | "xai" | "openrouter" | "ollama" => COMPATIBLE_KEYS,
+        "togetherai" => TOGETHERAI_KEYS,
+        "databricks" => DATABRICKS_KEYS,
+        _ => return None,
+    })
+}
+
+/// The keys of `config` that `provider` does not read, in `config`'s
+/// order: [`from_mlflow`] ignores them (as MLflow does), so a caller can
+/// warn about them, a misspelt key most of all. Empty for a provider
+/// [`from_mlflow`] cannot build.
+///
+/// ```
+/// use serde_json::json;
+/// use towergate_providers::unknown_config_keys;
+///
+/// let config = json!({"api_key": "k", "temperature": 0, "api_base": "http://127.0.0.1:1/v1"});
+/// assert_eq!(unknown_config_keys("groq", config.as_object().unwrap()), ["temperature"]);
+/// assert!(unknown_config_keys("no-such-provider", config.as_object().unwrap()).is_empty());
+/// ```
+pub fn unknown_config_keys(provider: &str, config: &Map<String, Value>) -> Vec<String> {
+    let Some(known) = config_keys(provider) else {
+        return Vec::new();
+    };
+    config
+        .keys()
+        .filter(|key| !known.contains(&key.as_str()))
+        .cloned()
+        .collect()
+}
+
 /// Builds the provider MLflow's `model: {provider, name, config}` block describes.
 ///
 /// Errors name the provider and the key: "provider `openai`: missing
 /// `openai_api_key`"; a provider MLflow has but towergate does not adapt
 /// yet: "provider `anthropic` is not supported yet"; any other name:
-/// "unknown provider `X`". Keys a provider does not take are refused,
-/// so a misspelt key is caught at load.
+/// "unknown provider `X`". Keys a provider does not read are ignored, as
+/// MLflow ignores them; [`unknown_config_keys`] names them.
 pub fn from_mlflow(
     provider: &str,
     model_name: &str,
@@ -93,11 +135,7 @@ pub fn from_mlflow(
     client: &HttpClient,
 ) -> Result<BoxProvider, ProviderConfigError> {
     let service = match provider {
-        "openai" => openai(
-            model_name,
-            &Keys::new("openai", config, OPENAI_KEYS)?,
-            client,
-        )?,
+        "openai" => openai(model_name, &Keys::new("openai", config), client)?,
         "groq" => keyed(Compatible::Groq, model_name, config, client)?,
         "deepseek" => keyed(Compatible::DeepSeek, model_name, config, client)?,
         "xai" => keyed(Compatible::Xai, model_name, config, client)?,
@@ -129,6 +167,13 @@ const OPENAI_KEYS: &[&str] = &[
     "openai_organization",
     "api_base",
 ];
+
+/// Groq, DeepSeek, xAI, OpenRouter and Ollama.
+const COMPATIBLE_KEYS: &[&str] = &["api_key", "api_base"];
+
+const TOGETHERAI_KEYS: &[&str] = &["togetherai_api_key", "api_base"];
+
+const DATABRICKS_KEYS: &[&str] = &["host", "token", "client_id", "client_secret", "api_base"];
 
 fn openai(
     model: &str,
@@ -204,7 +249,7 @@ fn keyed(
     config: &Map<String, Value>,
     client: &HttpClient,
 ) -> Result<OpenAi, ProviderConfigError> {
-    let keys = Keys::new(kind.name(), config, &["api_key", "api_base"])?;
+    let keys = Keys::new(kind.name(), config);
     let api_key = keys.required("api_key")?;
     let builder = OpenAi::compatible(kind, keys.model(model)?).api_key(api_key);
     compatible_build(&keys, builder, "api_key", client)
@@ -215,7 +260,7 @@ fn ollama(
     config: &Map<String, Value>,
     client: &HttpClient,
 ) -> Result<OpenAi, ProviderConfigError> {
-    let keys = Keys::new("ollama", config, &["api_key", "api_base"])?;
+    let keys = Keys::new("ollama", config);
     let mut builder = OpenAi::compatible(Compatible::Ollama, keys.model(model)?);
     // MLflow's placeholder key "ollama" means no key at all.
     if let Some(api_key) = keys.optional("api_key")?.filter(|key| key != "ollama") {
@@ -229,7 +274,7 @@ fn togetherai(
     config: &Map<String, Value>,
     client: &HttpClient,
 ) -> Result<OpenAi, ProviderConfigError> {
-    let keys = Keys::new("togetherai", config, &["togetherai_api_key", "api_base"])?;
+    let keys = Keys::new("togetherai", config);
     let api_key = keys.required("togetherai_api_key")?;
     let builder = OpenAi::compatible(Compatible::TogetherAi, keys.model(model)?).api_key(api_key);
     compatible_build(&keys, builder, "togetherai_api_key", client)
@@ -241,11 +286,7 @@ fn databricks(
     config: &Map<String, Value>,
     client: &HttpClient,
 ) -> Result<OpenAi, ProviderConfigError> {
-    let keys = Keys::new(
-        "databricks",
-        config,
-        &["host", "token", "client_id", "client_secret", "api_base"],
-    )?;
+    let keys = Keys::new("databricks", config);
     for oauth in ["client_id", "client_secret"] {
         if keys.optional(oauth)?.is_some() {
             return Err(keys.error(
@@ -296,20 +337,8 @@ struct Keys<'a> {
 }
 
 impl<'a> Keys<'a> {
-    /// Refuses keys outside `allowed`.
-    fn new(
-        provider: &'a str,
-        map: &'a Map<String, Value>,
-        allowed: &[&str],
-    ) -> Result<Self, ProviderConfigError> {
-        let keys = Self { provider, map };
-        if let Some(unknown) = map.keys().find(|key| !allowed.contains(&key.as_str())) {
-            return Err(keys.error(
-                unknown,
-                format!("unknown key `{unknown}` (expected: {})", allowed.join(", ")),
-            ));
-        }
-        Ok(keys)
+    fn new(provider: &'a str, map: &'a Map<String, Value>) -> Self {
+        Self { provider, map }
     }
 
     fn error(&self, key: &str, message: impl AsRef<str>) -> ProviderConfigError {
@@ -372,5 +401,21 @@ impl<'a> Keys<'a> {
             let key = error.key().map(&rename).unwrap_or("config");
             self.error(key, error.message())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_supported_provider_lists_its_keys() {
+        for provider in SUPPORTED {
+            let keys = config_keys(provider).unwrap_or_default();
+            assert!(keys.contains(&"api_base"), "{provider}");
+        }
+        for provider in NOT_YET {
+            assert!(config_keys(provider).is_none(), "{provider}");
+        }
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::client;
 use serde_json::{Map, Value, json};
-use towergate_providers::{ProviderConfigError, from_mlflow, provider_names};
+use towergate_providers::{ProviderConfigError, from_mlflow, provider_names, unknown_config_keys};
 
 fn build(provider: &str, value: Value) -> Result<(), ProviderConfigError> {
     let config: Map<String, Value> = value.as_object().unwrap().clone();
@@ -86,16 +86,46 @@ fn deployment_and_organization_belong_to_their_api_type() {
 }
 
 #[test]
-fn a_misspelt_key_is_named() {
-    let error = refusal(
-        "openai",
-        json!({"openai_api_key": "k", "openai_api_bsae": "x"}),
+fn a_misspelt_key_is_ignored_and_named_by_unknown_config_keys() {
+    let config = json!({"openai_api_key": "k", "openai_api_bsae": "x", "temperature": 0});
+    build("openai", config.clone()).unwrap();
+    assert_eq!(
+        unknown_config_keys("openai", config.as_object().unwrap()),
+        ["openai_api_bsae", "temperature"]
     );
-    assert_eq!(error.key(), Some("openai_api_bsae"));
-    assert!(
-        error.to_string().contains("unknown key `openai_api_bsae`"),
-        "{error}"
+}
+
+#[test]
+fn unknown_config_keys_knows_each_providers_keys() {
+    let unknown =
+        |provider: &str, value: Value| unknown_config_keys(provider, value.as_object().unwrap());
+    let openai = json!({
+        "openai_api_key": "k", "openai_api_type": "azure", "openai_api_base": "https://r",
+        "openai_api_version": "v", "openai_deployment_name": "d", "openai_organization": "o",
+        "api_base": "https://r"
+    });
+    assert!(unknown("openai", openai).is_empty());
+    for provider in ["groq", "deepseek", "xai", "openrouter", "ollama"] {
+        let config = json!({"api_key": "k", "api_base": "https://r", "openai_api_key": "k"});
+        assert_eq!(unknown(provider, config), ["openai_api_key"], "{provider}");
+    }
+    assert_eq!(
+        unknown(
+            "togetherai",
+            json!({"togetherai_api_key": "k", "api_key": "k"})
+        ),
+        ["api_key"]
     );
+    assert_eq!(
+        unknown(
+            "databricks",
+            json!({"host": "h", "token": "t", "client_id": "i", "client_secret": "s", "region": "x"})
+        ),
+        ["region"]
+    );
+    // Nothing to say about a provider that cannot be built.
+    assert!(unknown("anthropic", json!({"anything": 1})).is_empty());
+    assert!(unknown("openia", json!({"anything": 1})).is_empty());
 }
 
 #[test]

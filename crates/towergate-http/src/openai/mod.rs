@@ -47,8 +47,6 @@ mod respond;
 
 use std::{
     convert::Infallible,
-    future::Future,
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Instant,
@@ -63,7 +61,12 @@ use towergate_core::{
     completion::CompletionRequest, embeddings::EmbeddingsRequest,
 };
 
-use crate::{body::ResponseBody, decode, request_id};
+use crate::{
+    body::ResponseBody,
+    decode, listing,
+    reply::{self, FrontFuture, Served},
+    request_id,
+};
 
 /// The default largest request body: 4 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -153,7 +156,7 @@ where
 {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+    type Future = FrontFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -195,7 +198,7 @@ fn route(method: &Method, path: &str) -> Result<Route, GatewayError> {
 
 async fn handle<S, B>(inner: S, settings: &Settings, request: Request<B>) -> Response<ResponseBody>
 where
-    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
+    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError> + Clone,
     B: Body,
     B::Error: Into<BoxError>,
 {
@@ -203,24 +206,15 @@ where
     let request_id = request_id::from_headers(request.headers());
     let (parts, body) = request.into_parts();
     let result = match route(&parts.method, parts.uri.path()) {
-        Ok(Route::Health) => Ok(respond::health()),
-        Ok(Route::Models) => {
-            let request = GatewayRequest {
-                endpoint: String::new(),
-                operation: Operation::ListEndpoints,
-                request_id: request_id.clone(),
-                headers: parts.headers,
-                extensions: Default::default(),
-            };
-            match inner.oneshot(request).await {
-                Ok(response) => models::respond(response),
-                Err(error) => Err(error),
-            }
-        }
+        Ok(Route::Health) => Ok(reply::health()),
+        Ok(Route::Models) => match listing::fetch(inner, parts.headers, &request_id).await {
+            Ok(endpoints) => models::respond(&endpoints),
+            Err(error) => Err(error),
+        },
         Ok(route) => {
             match decode_operation(route, &parts.headers, body, settings.max_body_bytes).await {
                 Ok((endpoint, operation)) => {
-                    let include_usage = wants_usage(&operation);
+                    let include_usage = reply::wants_stream_usage(&operation);
                     let request = GatewayRequest {
                         endpoint,
                         operation,
@@ -238,31 +232,17 @@ where
         }
         Err(error) => Err(error),
     };
-    let mut response = result.unwrap_or_else(|error| {
+    let response = result.unwrap_or_else(|error| {
         tracing::debug!(%error, request_id = %request_id, "request refused");
         crate::error::openai_error_response(&error)
     });
-    response.headers_mut().insert(
-        &request_id::X_REQUEST_ID,
-        request_id::header_value(&request_id),
-    );
-    tracing::info!(
-        method = %parts.method,
-        path = parts.uri.path(),
-        status = response.status().as_u16(),
-        request_id = %request_id,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    response
-}
-
-fn wants_usage(operation: &Operation) -> bool {
-    match operation {
-        Operation::Chat(chat) => chat.wants_stream_usage(),
-        Operation::Completion(completion) => completion.wants_stream_usage(),
-        Operation::Embeddings(_) | Operation::ListEndpoints => false,
+    Served {
+        method: &parts.method,
+        path: parts.uri.path(),
+        request_id: &request_id,
+        started,
     }
+    .finish(response)
 }
 
 fn endpoint_name(model: &Option<String>) -> Result<String, GatewayError> {

@@ -2,10 +2,12 @@
 
 use http::Response;
 use serde::Serialize;
-use towergate_core::{GatewayError, GatewayResponse, Payload};
+use towergate_core::{EndpointInfo, GatewayError};
 
-use super::respond::{encode, json_response};
-use crate::body::ResponseBody;
+use crate::{
+    body::ResponseBody,
+    reply::{encode, json_response},
+};
 
 #[derive(Serialize)]
 struct ModelList<'a> {
@@ -21,12 +23,7 @@ struct Model<'a> {
     owned_by: &'a str,
 }
 
-pub(super) fn respond(response: GatewayResponse) -> Result<Response<ResponseBody>, GatewayError> {
-    let Payload::Endpoints(endpoints) = response.payload else {
-        return Err(GatewayError::internal(
-            "an endpoint listing was answered with something else",
-        ));
-    };
+pub(super) fn respond(endpoints: &[EndpointInfo]) -> Result<Response<ResponseBody>, GatewayError> {
     let list = ModelList {
         object: "list",
         data: endpoints

@@ -1,20 +1,16 @@
 //! A [`GatewayResponse`] as OpenAI's HTTP answer.
 
-use http::{HeaderMap, HeaderName, HeaderValue, Response, header};
+use http::Response;
 use http_body_util::BodyExt;
-use serde::Serialize;
 use towergate_core::{GatewayError, GatewayResponse, Payload};
 
 use crate::{
-    body::{ResponseBody, full},
+    body::ResponseBody,
     error::openai_error_json,
     headers,
+    reply::{encode, json_response, sse_response},
     sse::SseBody,
 };
-
-pub(super) fn health() -> Response<ResponseBody> {
-    json_response(full(&br#"{"status":"OK"}"#[..]))
-}
 
 pub(super) fn answer(
     response: GatewayResponse,
@@ -39,34 +35,4 @@ pub(super) fn answer(
     };
     headers::apply_meta(http.headers_mut(), &meta);
     Ok(http)
-}
-
-pub(super) fn encode<T: Serialize>(value: &T) -> Result<ResponseBody, GatewayError> {
-    serde_json::to_vec(value)
-        .map(full)
-        .map_err(|error| GatewayError::internal(format!("could not encode the answer: {error}")))
-}
-
-pub(super) fn json_response(body: ResponseBody) -> Response<ResponseBody> {
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn sse_response(body: ResponseBody) -> Response<ResponseBody> {
-    let mut response = Response::new(body);
-    let headers: &mut HeaderMap = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    response
 }

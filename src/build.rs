@@ -1,0 +1,172 @@
+//! Building the request stack from a [`Config`]: one service per endpoint,
+//! the routes over them, and the layers every request passes.
+
+use tower::Layer;
+use towergate_config::{Config, ConfigError, EndpointConfig, RenewalPeriod};
+use towergate_core::EndpointType;
+use towergate_guard::auth::AuthLayer;
+use towergate_providers::{
+    BoxProvider, HttpClient, completions_over_chat::CompletionsOverChatLayer,
+};
+use towergate_ratelimit::{CallLimit, LimitStore};
+use towergate_router::{BoxEndpoint, Destination, EndpointTable, Router, TrafficSplit};
+
+use crate::gateway::GatewayService;
+
+/// What a config builds: the endpoint table and the stack above it.
+pub(crate) struct Built {
+    pub(crate) table: EndpointTable,
+    pub(crate) auth: Option<AuthLayer>,
+}
+
+impl Built {
+    /// The stack every request passes, over `router`.
+    pub(crate) fn service(&self, router: &Router) -> GatewayService {
+        match &self.auth {
+            Some(auth) => GatewayService::new(auth.layer(router.clone())),
+            None => GatewayService::new(router.clone()),
+        }
+    }
+}
+
+/// Builds every endpoint and route of `config`; limits come from `limits`,
+/// so that a rebuild keeps what was already spent.
+pub(crate) fn build(
+    config: &Config,
+    client: &HttpClient,
+    limits: &LimitStore,
+) -> Result<Built, Vec<ConfigError>> {
+    let mut table = EndpointTable::new();
+    let mut problems = Vec::new();
+    let mut kept_limits = Vec::new();
+    for (index, endpoint) in config.endpoints().iter().enumerate() {
+        match endpoint_service(config, index, endpoint, client, limits) {
+            Ok((service, limit)) => {
+                kept_limits.extend(limit.map(|limit| (endpoint.name(), limit)));
+                table.insert(endpoint.info(), service);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    for (index, route) in config.routes().iter().enumerate() {
+        let destinations = route
+            .destinations()
+            .iter()
+            .filter_map(|destination| {
+                let endpoint = table.get(destination.name())?;
+                Some(Destination::new(
+                    destination.name(),
+                    u32::from(destination.traffic_percentage()),
+                    endpoint.service().clone(),
+                ))
+            })
+            .collect();
+        match TrafficSplit::new(destinations) {
+            Ok(split) => table.insert(route.info(), split),
+            // The config checks destinations; this only happens when one of
+            // them failed to build and was reported above.
+            Err(error) => {
+                if problems.is_empty() {
+                    problems.push(config.error_at(&format!("routes[{index}]"), error.message()));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    limits.retain(kept_limits);
+    let auth = match config.auth() {
+        Some(auth) => Some(AuthLayer::new(
+            auth.api_keys().map_err(|error| vec![error])?,
+        )),
+        None => None,
+    };
+    Ok(Built { table, auth })
+}
+
+/// One endpoint's stack: its `limit`, then (for completions on OpenAI, as
+/// MLflow does) the chat translation, then its provider.
+fn endpoint_service(
+    config: &Config,
+    index: usize,
+    endpoint: &EndpointConfig,
+    client: &HttpClient,
+    limits: &LimitStore,
+) -> Result<(BoxEndpoint, Option<CallLimit>), ConfigError> {
+    let model = endpoint.model();
+    let provider = match model.provider() {
+        "mock" => mock_provider(model.name(), model.config()).map_err(|(key, message)| {
+            config.error_at(&format!("endpoints[{index}].model.config.{key}"), message)
+        })?,
+        name => towergate_providers::from_mlflow(name, model.name(), model.config(), client)
+            .map_err(|error| {
+                let path = match error.key() {
+                    Some(key) => format!("endpoints[{index}].model.config.{key}"),
+                    None => format!("endpoints[{index}].model.provider"),
+                };
+                config.error_at(&path, error.to_string())
+            })?,
+    };
+    for key in towergate_providers::unknown_config_keys(model.provider(), model.config()) {
+        let warning = config.unknown_key_warning(&format!("endpoints[{index}].model.config.{key}"));
+        tracing::warn!("{warning}");
+    }
+    let provider =
+        if endpoint.endpoint_type() == EndpointType::Completions && model.provider() == "openai" {
+            BoxProvider::new(CompletionsOverChatLayer::new().layer(provider))
+        } else {
+            provider
+        };
+    let Some(limit) = endpoint.limit() else {
+        return Ok((provider, None));
+    };
+    let period = match limit.renewal_period() {
+        RenewalPeriod::Second => towergate_ratelimit::RenewalPeriod::Second,
+        RenewalPeriod::Minute => towergate_ratelimit::RenewalPeriod::Minute,
+        RenewalPeriod::Hour => towergate_ratelimit::RenewalPeriod::Hour,
+        RenewalPeriod::Day => towergate_ratelimit::RenewalPeriod::Day,
+    };
+    let limit = CallLimit::new(limit.calls(), period).map_err(|error| {
+        config.error_at(
+            &format!("endpoints[{index}].limit.calls"),
+            error.to_string(),
+        )
+    })?;
+    let limited = limits.layer(endpoint.name(), limit).layer(provider);
+    Ok((BoxEndpoint::new(limited), Some(limit)))
+}
+
+/// The in-process mock provider (`provider: mock`): for demos, benches and tests.
+fn mock_provider(
+    model: &str,
+    config: &serde_json::Map<String, serde_json::Value>,
+) -> Result<BoxProvider, (String, String)> {
+    let mut mock = towergate_testkit::MockProvider::new().model(model);
+    for (key, value) in config {
+        let wrong = |expected: &str| (key.clone(), format!("`{key}` must be {expected}"));
+        mock = match key.as_str() {
+            "reply" => mock.reply(value.as_str().ok_or_else(|| wrong("a string"))?),
+            "chunks" => mock.chunks(
+                value
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| wrong("a whole number"))?,
+            ),
+            "chunk_interval" | "latency" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| wrong("a duration such as `20ms`"))?;
+                let duration = humantime::parse_duration(text)
+                    .map_err(|_| wrong("a duration such as `20ms`"))?;
+                if key == "latency" {
+                    mock.latency(duration)
+                } else {
+                    mock.chunk_interval(duration)
+                }
+            }
+            _ => return Err((key.clone(), format!("unknown mock provider key `{key}`"))),
+        };
+    }
+    Ok(BoxProvider::new(mock))
+}
