@@ -117,6 +117,11 @@ async fn completions_and_embeddings_and_models() {
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["choices"][0]["text"], "echo: say hi");
+    assert_eq!(reply.json()["object"], "text_completion");
+    // As MLflow's gateway does, OpenAI completions go through the chat API.
+    let sent = &gateway.upstream.requests()[0];
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.body["messages"][0]["content"], "say hi");
 
     let reply = post_json(
         &gateway.url("/v1/completions"),
