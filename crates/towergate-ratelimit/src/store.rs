@@ -7,6 +7,9 @@ use governor::{RateLimiter, clock::DefaultClock};
 
 use crate::call_limit::{CallLimit, CallLimitLayer, Limiter};
 
+/// Limiters by endpoint name and limit.
+type Limiters = HashMap<(String, CallLimit), Arc<Limiter<DefaultClock>>>;
+
 /// The limiters of a process, by endpoint, kept across config reloads.
 ///
 /// Asking again for the same endpoint and the same limit returns the same
@@ -14,7 +17,7 @@ use crate::call_limit::{CallLimit, CallLimitLayer, Limiter};
 /// Cheap to clone: clones share the limiters.
 #[derive(Clone, Default)]
 pub struct LimitStore {
-    limiters: Arc<Mutex<HashMap<(String, CallLimit), Arc<Limiter<DefaultClock>>>>>,
+    limiters: Arc<Mutex<Limiters>>,
 }
 
 impl LimitStore {

@@ -20,7 +20,7 @@ use super::{
 use crate::{body::ResponseBody, decode, listing, reply};
 
 /// What MLflow says when a body names a model: the endpoint already has one.
-pub(super) const MODEL_NOT_PERMITTED: &str = "The parameter 'model' is not permitted to be \
+const MODEL_NOT_PERMITTED: &str = "The parameter 'model' is not permitted to be \
     passed. The route being queried already defines a model instance.";
 
 /// Calls endpoint or route `name` with `body`.
@@ -66,7 +66,7 @@ where
 }
 
 /// Reads `bytes` as a call to an endpoint of `endpoint_type`, with MLflow's checks.
-pub(super) fn decode_for(endpoint_type: EndpointType, bytes: &[u8]) -> Result<Operation, Refusal> {
+fn decode_for(endpoint_type: EndpointType, bytes: &[u8]) -> Result<Operation, Refusal> {
     let mut issues = Issues::default();
     let (mut operation, model) = match endpoint_type {
         EndpointType::Chat => {

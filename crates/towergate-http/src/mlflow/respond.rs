@@ -70,7 +70,7 @@ fn name_provider(extra: &mut Extra, provider: Option<&str>) {
 }
 
 /// A streamed text completion chunk, written in MLflow's shape.
-pub(super) struct MlflowCompletionChunk(pub(super) CompletionChunk);
+struct MlflowCompletionChunk(CompletionChunk);
 
 #[derive(Serialize)]
 struct Chunk<'a> {
