@@ -19,7 +19,8 @@ pub enum Operation {
     /// Embeddings.
     Embeddings(EmbeddingsRequest),
     /// The endpoints the caller may use (`GET /v1/models`,
-    /// `GET /api/2.0/endpoints/`); answered by the router.
+    /// `GET /api/2.0/endpoints/`); answered by the router. When the
+    /// request's `endpoint` is not empty, only that one is listed (or none).
     ListEndpoints,
 }
 

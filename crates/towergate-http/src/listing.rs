@@ -8,17 +8,19 @@ use towergate_core::{
 };
 
 /// Calls `inner` with [`Operation::ListEndpoints`] and the caller's headers
-/// (so auth can filter the answer) and returns the endpoints it lists.
+/// (so auth can filter the answer) and returns the endpoints it lists: all
+/// of them, or only the one called `only`.
 pub(crate) async fn fetch<S>(
     inner: S,
     headers: HeaderMap,
     request_id: &RequestId,
+    only: Option<&str>,
 ) -> Result<Vec<EndpointInfo>, GatewayError>
 where
     S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
 {
     let request = GatewayRequest {
-        endpoint: String::new(),
+        endpoint: only.unwrap_or_default().to_owned(),
         operation: Operation::ListEndpoints,
         request_id: request_id.clone(),
         headers,

@@ -107,7 +107,15 @@ impl Service<GatewayRequest> for Router {
     fn call(&mut self, request: GatewayRequest) -> Self::Future {
         let table = self.table.load();
         if let Operation::ListEndpoints = request.operation {
-            let infos = table.iter().map(|e| e.info().clone()).collect();
+            let infos = if request.endpoint.is_empty() {
+                table.iter().map(|e| e.info().clone()).collect()
+            } else {
+                table
+                    .get(&request.endpoint)
+                    .map(|e| e.info().clone())
+                    .into_iter()
+                    .collect()
+            };
             return ResponseFuture::ready(Ok(GatewayResponse::new(Payload::Endpoints(infos))));
         }
         let Some(endpoint) = table.get(&request.endpoint) else {

@@ -147,3 +147,26 @@ async fn a_swap_does_not_drop_a_request_in_flight() {
     let before = in_flight.await.unwrap().unwrap();
     assert_eq!(before.meta.model.as_deref(), Some("old"));
 }
+
+#[tokio::test]
+async fn a_listing_can_ask_for_one_name() {
+    let table = EndpointTable::new()
+        .with_endpoint(info("a", EndpointType::Chat), tagged("1"))
+        .with_endpoint(info("b", EndpointType::Embeddings), tagged("2"));
+    let router = Router::new(table);
+    let one = router
+        .clone()
+        .oneshot(GatewayRequest::new("b", Operation::ListEndpoints))
+        .await
+        .unwrap();
+    let Payload::Endpoints(endpoints) = one.payload else {
+        panic!("expected a listing");
+    };
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0].endpoint_type, EndpointType::Embeddings);
+    let none = router
+        .oneshot(GatewayRequest::new("nope", Operation::ListEndpoints))
+        .await
+        .unwrap();
+    assert!(matches!(none.payload, Payload::Endpoints(ref e) if e.is_empty()));
+}

@@ -42,7 +42,7 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let served = listing::fetch(inner.clone(), headers.clone(), request_id)
+    let served = listing::fetch(inner.clone(), headers.clone(), request_id, Some(name))
         .await?
         .into_iter()
         .find(|info| info.name == name)

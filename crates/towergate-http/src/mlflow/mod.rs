@@ -237,13 +237,13 @@ where
     let result = match Route::of(&parts.method, path) {
         Ok(Route::Health) => Ok(reply::health()),
         Ok(Route::List) => match endpoints::page_offset(parts.uri.query()) {
-            Ok(offset) => listing::fetch(inner, parts.headers, &request_id)
+            Ok(offset) => listing::fetch(inner, parts.headers, &request_id, None)
                 .await
                 .and_then(|all| endpoints::page(&all, offset, settings.page_size))
                 .map_err(Refusal::from),
             Err(error) => Err(error.into()),
         },
-        Ok(Route::Get(name)) => listing::fetch(inner, parts.headers, &request_id)
+        Ok(Route::Get(name)) => listing::fetch(inner, parts.headers, &request_id, Some(name))
             .await
             .and_then(|all| endpoints::one(&all, name))
             .map_err(Refusal::from),

@@ -207,7 +207,7 @@ where
     let (parts, body) = request.into_parts();
     let result = match route(&parts.method, parts.uri.path()) {
         Ok(Route::Health) => Ok(reply::health()),
-        Ok(Route::Models) => match listing::fetch(inner, parts.headers, &request_id).await {
+        Ok(Route::Models) => match listing::fetch(inner, parts.headers, &request_id, None).await {
             Ok(endpoints) => models::respond(&endpoints),
             Err(error) => Err(error),
         },
