@@ -11,7 +11,7 @@ use towergate_providers::{
 use towergate_ratelimit::{CallLimit, LimitStore};
 use towergate_router::{BoxEndpoint, Destination, EndpointTable, Router, TrafficSplit};
 
-use crate::gateway::GatewayService;
+use crate::{gateway::GatewayService, live::Stack};
 
 /// What a config builds: the endpoint table and the stack above it.
 pub(crate) struct Built {
@@ -20,12 +20,14 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    /// The stack every request passes, over `router`.
-    pub(crate) fn service(&self, router: &Router) -> GatewayService {
-        match &self.auth {
+    /// The stack every request passes: auth (if any) over a router of this table.
+    pub(crate) fn into_stack(self) -> Stack {
+        let router = Router::new(self.table);
+        let service = match &self.auth {
             Some(auth) => GatewayService::new(auth.layer(router.clone())),
             None => GatewayService::new(router.clone()),
-        }
+        };
+        Stack { router, service }
     }
 }
 

@@ -37,7 +37,6 @@ pub type GatewayService = BoxCloneSyncService<GatewayRequest, GatewayResponse, G
 /// ```
 #[derive(Clone)]
 pub struct Gateway {
-    router: Router,
     stack: LiveStack,
     client: HttpClient,
     limits: LimitStore,
@@ -59,10 +58,8 @@ impl Gateway {
         })?;
         let limits = LimitStore::new();
         let built = build(config, &client, &limits)?;
-        let router = Router::new(built.table.clone());
-        let stack = LiveStack::new(built.service(&router));
+        let stack = LiveStack::new(built.into_stack());
         Ok(Self {
-            router,
             stack,
             client,
             limits,
@@ -82,9 +79,8 @@ impl Gateway {
     /// kept.
     pub fn reload(&self, config: &Config) -> Result<(), Vec<ConfigError>> {
         let built = build(config, &self.client, &self.limits)?;
-        let service = built.service(&self.router);
-        self.router.swap(built.table);
-        self.stack.swap(service);
+        // Auth and table change together, in one swap.
+        self.stack.swap(built.into_stack());
         Ok(())
     }
 
@@ -94,9 +90,9 @@ impl Gateway {
         self
     }
 
-    /// The router, whose table can be swapped at run time.
-    pub fn router(&self) -> &Router {
-        &self.router
+    /// The router in force (a reload replaces it with a new one).
+    pub fn router(&self) -> Router {
+        self.stack.router()
     }
 
     /// The stack every request passes (auth, then the router); after a
@@ -141,7 +137,7 @@ impl Gateway {
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
-            .field("router", &self.router)
+            .field("router", &self.stack.router())
             .finish_non_exhaustive()
     }
 }

@@ -10,24 +10,36 @@ use tower::util::Oneshot;
 use tower_service::Service;
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 
+use towergate_router::Router;
+
 use crate::gateway::GatewayService;
+
+/// One config's stack: its router, and the service every request passes.
+pub(crate) struct Stack {
+    pub(crate) router: Router,
+    pub(crate) service: GatewayService,
+}
 
 /// Hands each request to the stack in force when it arrives; a swap
 /// changes the stack for later requests only.
 #[derive(Clone)]
 pub(crate) struct LiveStack {
-    current: Arc<ArcSwap<GatewayService>>,
+    current: Arc<ArcSwap<Stack>>,
 }
 
 impl LiveStack {
-    pub(crate) fn new(service: GatewayService) -> Self {
+    pub(crate) fn new(stack: Stack) -> Self {
         Self {
-            current: Arc::new(ArcSwap::from_pointee(service)),
+            current: Arc::new(ArcSwap::from_pointee(stack)),
         }
     }
 
-    pub(crate) fn swap(&self, service: GatewayService) {
-        self.current.store(Arc::new(service));
+    pub(crate) fn swap(&self, stack: Stack) {
+        self.current.store(Arc::new(stack));
+    }
+
+    pub(crate) fn router(&self) -> Router {
+        self.current.load().router.clone()
     }
 }
 
@@ -41,7 +53,7 @@ impl Service<GatewayRequest> for LiveStack {
     }
 
     fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let service = GatewayService::clone(&self.current.load());
+        let service = self.current.load().service.clone();
         Oneshot::new(service, request)
     }
 }

@@ -152,10 +152,16 @@ async fn serve(path: PathBuf, host: Option<String>, port: Option<u16>) -> ExitCo
         .map(|e| e.name().to_owned())
         .collect();
     tracing::info!(config = %path.display(), ?endpoints, "config loaded");
-    let drained = gateway
-        .with_shutdown_grace(server.shutdown_grace())
-        .bind_and_serve(addr, shutdown_signal())
-        .await;
+    let gateway = gateway.with_shutdown_grace(server.shutdown_grace());
+    // Kept alive until the drain is over: dropping it stops the watching.
+    let _watcher = match towergate::reload::watch(&path, gateway.clone()) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(config = %path.display(), %error, "cannot watch the config file: changes need a restart");
+            None
+        }
+    };
+    let drained = gateway.bind_and_serve(addr, shutdown_signal()).await;
     match drained {
         Ok(Drained::Cleanly) => ExitCode::SUCCESS,
         Ok(Drained::TimedOut) => ExitCode::SUCCESS,

@@ -51,15 +51,14 @@ pub fn watch(path: impl Into<PathBuf>, gateway: Gateway) -> notify::Result<Confi
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path.file_name().map(ToOwned::to_owned);
     let (changed, mut changes) = mpsc::channel::<()>(1);
+    // Every change in the directory counts, not only events naming the file:
+    // a file mounted through a symlink (a Kubernetes ConfigMap) changes when
+    // the link is swapped. The file's text is compared before anything is
+    // applied, so other files' events cost one read.
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        let ours = event
-            .paths
-            .iter()
-            .any(|changed| changed.file_name() == file_name.as_deref());
-        if ours && !event.kind.is_access() {
+        if !event.kind.is_access() {
             // A full channel already holds a pending change: nothing is lost.
             let _ = changed.try_send(());
         }

@@ -4,24 +4,16 @@
 
 mod common;
 
-use std::io::Write;
-
 use bytes::Bytes;
 use common::{THREE_ENDPOINTS, post_json, process};
 use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use towergate_testkit::MockUpstream;
 
-fn config_file(text: &str) -> tempfile::NamedTempFile {
-    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
-    file.write_all(text.as_bytes()).unwrap();
-    file
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn serves_then_drains_a_stream_on_sigterm_and_exits_0() {
     let upstream = MockUpstream::start().await;
-    let file = config_file(&THREE_ENDPOINTS.replace("{upstream}", &upstream.base_url()));
+    let file = process::config_file(&THREE_ENDPOINTS.replace("{upstream}", &upstream.base_url()));
     let mut served = process::serve(file.path(), &[]);
 
     let reply = post_json(
@@ -61,7 +53,8 @@ async fn serves_then_drains_a_stream_on_sigterm_and_exits_0() {
 
 #[test]
 fn check_accepts_a_good_file() {
-    let file = config_file(&THREE_ENDPOINTS.replace("{upstream}", "http://127.0.0.1:9/v1"));
+    let file =
+        process::config_file(&THREE_ENDPOINTS.replace("{upstream}", "http://127.0.0.1:9/v1"));
     let (status, output) = process::check(file.path());
     assert!(status.success(), "{output}");
     assert!(output.contains(": ok"), "{output}");
@@ -70,7 +63,7 @@ fn check_accepts_a_good_file() {
 #[test]
 fn check_names_file_line_and_field_of_each_problem() {
     let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: anthropic\n      name: claude\n  - name: bad name!\n    endpoint_type: llm/v1/chat\n    model: {provider: openai, name: gpt-4o}\n";
-    let file = config_file(text);
+    let file = process::config_file(text);
     let (status, output) = process::check(file.path());
     assert_eq!(status.code(), Some(1), "{output}");
     let name = file.path().display().to_string();
@@ -81,7 +74,7 @@ fn check_names_file_line_and_field_of_each_problem() {
 #[test]
 fn check_reports_an_unsupported_provider_by_line() {
     let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: anthropic\n      name: claude\n      config: {anthropic_api_key: x}\n";
-    let file = config_file(text);
+    let file = process::config_file(text);
     let (status, output) = process::check(file.path());
     assert_eq!(status.code(), Some(1), "{output}");
     assert!(
@@ -93,7 +86,7 @@ fn check_reports_an_unsupported_provider_by_line() {
 
 #[test]
 fn check_reports_yaml_syntax_errors_with_a_line() {
-    let file = config_file("endpoints:\n  - name: [unclosed\n");
+    let file = process::config_file("endpoints:\n  - name: [unclosed\n");
     let (status, output) = process::check(file.path());
     assert_eq!(status.code(), Some(1), "{output}");
     assert!(output.contains(":2:") || output.contains(":3:"), "{output}");
@@ -101,7 +94,7 @@ fn check_reports_yaml_syntax_errors_with_a_line() {
 
 #[test]
 fn serve_refuses_a_bad_file() {
-    let file = config_file("endpoints: 5\n");
+    let file = process::config_file("endpoints: 5\n");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_towergate"))
         .args(["serve", "--port", "0", "--config"])
         .arg(file.path())
@@ -109,4 +102,37 @@ fn serve_refuses_a_bad_file() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("endpoints"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_applies_a_changed_config_file() {
+    let upstream = MockUpstream::start().await;
+    let text = THREE_ENDPOINTS.replace("{upstream}", &upstream.base_url());
+    let file = process::config_file(&text);
+    let served = process::serve(file.path(), &[]);
+    let body = json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]});
+
+    std::fs::write(
+        file.path(),
+        text.replace("name: gpt-4o-mini", "name: gpt-4.1"),
+    )
+    .unwrap();
+    let mut applied = false;
+    for _ in 0..200 {
+        let reply = post_json(&served.url("/v1/chat/completions"), &[], body.clone()).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        if upstream.requests().last().unwrap().body["model"] == "gpt-4.1" {
+            applied = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(applied, "the running binary never applied the change");
+    assert!(
+        served
+            .drain_logs()
+            .iter()
+            .any(|line| line.contains("config reloaded")),
+        "no log line says the config was reloaded"
+    );
 }

@@ -21,7 +21,7 @@ fn chat(model: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_admits_exactly_its_calls_across_both_fronts() {
-    let limit = "    limit:\n      renewal_period: minute\n      calls: 30\n";
+    let limit = "    limit:\n      renewal_period: day\n      calls: 30\n";
     let gateway = start(&format!("endpoints:\n{}", endpoint("chat", limit))).await;
     let openai = gateway.url("/v1/chat/completions");
     let mlflow = gateway.url("/endpoints/chat/invocations");
@@ -54,13 +54,13 @@ async fn a_limit_admits_exactly_its_calls_across_both_fronts() {
     assert_eq!(gateway.upstream.request_count(), 30);
     for reply in &refusals {
         let seconds: u64 = reply.header("retry-after").unwrap().parse().unwrap();
-        assert!((1..=60).contains(&seconds));
+        assert!((1..=86_400).contains(&seconds));
         let body = reply.json();
         let message = body["error"]["message"]
             .as_str()
             .or_else(|| body["error"].as_str())
             .unwrap();
-        assert_eq!(message, "Rate limit exceeded: 30 per 1 minute");
+        assert_eq!(message, "Rate limit exceeded: 30 per 1 day");
     }
     // The MLflow front answers in MLflow's words: {"error": "..."}.
     assert!(refusals.iter().any(|r| r.json()["error"].is_string()));

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{THREE_ENDPOINTS, get, post_json, send, start, start_with_env};
+use common::{
+    THREE_ENDPOINTS, get, post_json, send, start, start_with_env, three_endpoints_with_chat_limit,
+};
 use http::Method;
 use serde_json::{Value, json};
 
@@ -91,12 +93,7 @@ async fn the_listing_pages_by_a_hundred_and_leaves_routes_out() {
 
 #[tokio::test]
 async fn one_endpoint_with_its_limit_and_unknown_ones_404() {
-    let yaml = THREE_ENDPOINTS.replacen(
-        "  - name: completions\n",
-        "    limit:\n      renewal_period: minute\n      calls: 10\n  - name: completions\n",
-        1,
-    );
-    let gateway = start(&yaml).await;
+    let gateway = start(&three_endpoints_with_chat_limit(10)).await;
     let reply = get(&gateway.url("/api/2.0/endpoints/chat"), &[]).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(
@@ -325,12 +322,7 @@ async fn mlflow_refuses_bad_bodies_with_422() {
 
 #[tokio::test]
 async fn upstream_errors_and_limits_in_mlflow_shape() {
-    let yaml = THREE_ENDPOINTS.replacen(
-        "  - name: completions\n",
-        "    limit:\n      renewal_period: minute\n      calls: 1\n  - name: completions\n",
-        1,
-    );
-    let gateway = start(&yaml).await;
+    let gateway = start(&three_endpoints_with_chat_limit(1)).await;
     let chat = gateway.url("/endpoints/chat/invocations");
     let mut body = user("hi");
     body["mock"] = json!({"fault": "status:400"});

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod process;
+pub mod python;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -190,3 +191,10 @@ endpoints:
         openai_api_key: sk-upstream
         openai_api_base: {upstream}
 "#;
+
+/// [`THREE_ENDPOINTS`] with a limit of `calls` per minute on `chat`.
+pub fn three_endpoints_with_chat_limit(calls: u32) -> String {
+    let limit = format!("    limit:\n      renewal_period: minute\n      calls: {calls}\n");
+    let first_after_chat = "  - name: completions\n";
+    THREE_ENDPOINTS.replacen(first_after_chat, &format!("{limit}{first_after_chat}"), 1)
+}

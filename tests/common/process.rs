@@ -3,13 +3,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
     net::SocketAddr,
     path::Path,
     process::{Child, Command, ExitStatus, Stdio},
     sync::mpsc,
     time::Duration,
 };
+
+/// `yaml` in a temporary `.yaml` file, removed when dropped.
+pub fn config_file(yaml: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    file.write_all(yaml.as_bytes()).unwrap();
+    file
+}
 
 /// A running `towergate serve`.
 pub struct Served {

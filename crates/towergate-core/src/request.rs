@@ -81,7 +81,6 @@ impl fmt::Display for RequestId {
 /// request.extensions.insert(Caller::new("team-a"));
 /// assert_eq!(request.caller().map(Caller::name), Some("team-a"));
 /// ```
-#[derive(Debug)]
 pub struct GatewayRequest {
     /// The endpoint or route name the caller asked for.
     pub endpoint: String,
@@ -93,6 +92,44 @@ pub struct GatewayRequest {
     pub headers: HeaderMap,
     /// Facts layers hand to each other: the [`Caller`](crate::Caller), and more.
     pub extensions: Extensions,
+}
+
+/// Headers whose values are credentials, never shown by `Debug`.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+];
+
+/// A request's headers with credentials hidden.
+struct Redacted<'a>(&'a HeaderMap);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if value.is_sensitive() || SECRET_HEADERS.contains(&name.as_str()) {
+                map.entry(&name, &"<redacted>");
+            } else {
+                map.entry(&name, value);
+            }
+        }
+        map.finish()
+    }
+}
+
+impl fmt::Debug for GatewayRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayRequest")
+            .field("endpoint", &self.endpoint)
+            .field("operation", &self.operation)
+            .field("request_id", &self.request_id)
+            .field("headers", &Redacted(&self.headers))
+            .field("extensions", &self.extensions)
+            .finish()
+    }
 }
 
 impl GatewayRequest {
@@ -140,5 +177,30 @@ impl GatewayRequest {
     /// An error saying this endpoint, of type `served`, cannot answer this operation.
     pub fn unsupported_by(&self, served: EndpointType) -> GatewayError {
         self.wrong_operation(served)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_credential() {
+        let mut request = GatewayRequest::new("chat", Operation::ListEndpoints);
+        for (name, value) in [
+            ("authorization", "Bearer sk-secret-1"),
+            ("x-api-key", "sk-secret-2"),
+            ("api-key", "sk-secret-3"),
+            ("x-request-id", "visible-id"),
+        ] {
+            request.headers.insert(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
+            );
+        }
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("sk-secret"), "{shown}");
+        assert!(shown.contains("visible-id"), "{shown}");
+        assert!(shown.contains("authorization"), "{shown}");
     }
 }

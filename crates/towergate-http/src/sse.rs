@@ -60,12 +60,53 @@ impl<T> SseBody<T> {
     }
 }
 
-fn event(json: &[u8]) -> Bytes {
-    let mut event = Vec::with_capacity(json.len() + 8);
-    event.extend_from_slice(b"data: ");
-    event.extend_from_slice(json);
-    event.extend_from_slice(b"\n\n");
-    Bytes::from(event)
+/// Events already waiting are written together, up to about this many bytes,
+/// so that a burst of chunks from the upstream leaves in one write instead
+/// of one each; nothing waits for more to come.
+const COALESCE_BYTES: usize = 16 * 1024;
+
+fn push_event(out: &mut Vec<u8>, json: &[u8]) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(json);
+    out.extend_from_slice(b"\n\n");
+}
+
+impl<T: StreamChunk> SseBody<T> {
+    /// Appends the next item's event to `out`; whether the stream has ended.
+    fn push_item(
+        out: &mut Vec<u8>,
+        item: Option<Result<T, GatewayError>>,
+        include_usage: bool,
+        error_event: ErrorEvent,
+    ) -> bool {
+        match item {
+            Some(Ok(mut chunk)) => {
+                if !include_usage && chunk.strip_usage() {
+                    return false;
+                }
+                let mark = out.len();
+                out.extend_from_slice(b"data: ");
+                if let Err(error) = serde_json::to_writer(&mut *out, &chunk) {
+                    out.truncate(mark);
+                    let error =
+                        GatewayError::internal(format!("could not encode a stream chunk: {error}"));
+                    push_event(out, &error_event(&error));
+                    return true;
+                }
+                out.extend_from_slice(b"\n\n");
+                false
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "stream ended by an error");
+                push_event(out, &error_event(&error));
+                true
+            }
+            None => {
+                out.extend_from_slice(b"data: [DONE]\n\n");
+                true
+            }
+        }
+    }
 }
 
 impl<T: StreamChunk> Body for SseBody<T> {
@@ -80,38 +121,19 @@ impl<T: StreamChunk> Body for SseBody<T> {
         if *this.done {
             return Poll::Ready(None);
         }
-        loop {
-            match std::task::ready!(this.chunks.as_mut().poll_next(cx)) {
-                Some(Ok(mut chunk)) => {
-                    if !*this.include_usage && chunk.strip_usage() {
-                        continue;
-                    }
-                    let bytes = match serde_json::to_vec(&chunk) {
-                        Ok(json) => event(&json),
-                        Err(error) => {
-                            *this.done = true;
-                            let error = GatewayError::internal(format!(
-                                "could not encode a stream chunk: {error}"
-                            ));
-                            event(&(this.error_event)(&error))
-                        }
-                    };
-                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
-                }
-                Some(Err(error)) => {
-                    *this.done = true;
-                    tracing::warn!(%error, "stream ended by an error");
-                    let bytes = event(&(this.error_event)(&error));
-                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
-                }
-                None => {
-                    *this.done = true;
-                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
-                        b"data: [DONE]\n\n",
-                    )))));
-                }
+        let mut out = Vec::new();
+        while out.len() < COALESCE_BYTES {
+            let item = match this.chunks.as_mut().poll_next(cx) {
+                Poll::Ready(item) => item,
+                Poll::Pending if out.is_empty() => return Poll::Pending,
+                Poll::Pending => break,
+            };
+            if Self::push_item(&mut out, item, *this.include_usage, *this.error_event) {
+                *this.done = true;
+                break;
             }
         }
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -190,6 +212,34 @@ mod tests {
         let with = render(items(), true).await;
         assert!(with.contains("\"prompt_tokens\":3"));
         assert_eq!(with.matches("data: ").count(), 3);
+    }
+
+    #[tokio::test]
+    async fn chunks_already_waiting_leave_in_one_frame_and_later_ones_as_they_come() {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let stream: ChunkStream<ChatChunk> = Box::pin(futures_util::stream::poll_fn(move |cx| {
+            receiver.poll_recv(cx)
+        }));
+        for text in ["a", "b", "c"] {
+            sender.send(Ok(chunk(Some(text), None))).unwrap();
+        }
+        let mut body = SseBody::new(stream, false, crate::error::openai_error_json);
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(
+            first
+                .split(|&b| b == b'\n')
+                .filter(|l| l.starts_with(b"data: "))
+                .count(),
+            3
+        );
+
+        sender.send(Ok(chunk(Some("d"), None))).unwrap();
+        let second = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert!(std::str::from_utf8(&second).unwrap().contains("\"d\""));
+        drop(sender);
+        let last = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&last[..], b"data: [DONE]\n\n");
+        assert!(body.frame().await.is_none());
     }
 
     #[tokio::test]

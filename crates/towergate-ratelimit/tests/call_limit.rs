@@ -47,7 +47,7 @@ async fn admits_exactly_the_limit_under_200_concurrent_requests() {
     let calls = Arc::new(AtomicUsize::new(0));
     let store = LimitStore::new();
     let service = store
-        .layer("chat", CallLimit::new(50, RenewalPeriod::Minute).unwrap())
+        .layer("chat", CallLimit::new(50, RenewalPeriod::Day).unwrap())
         .layer(counting(Arc::clone(&calls)));
     let barrier = Arc::new(tokio::sync::Barrier::new(200));
     let tasks: Vec<_> = (0..200)
