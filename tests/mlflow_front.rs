@@ -191,12 +191,7 @@ async fn a_chat_stream_ends_in_done_with_usage() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("text/event-stream"));
     assert!(reply.header("x-request-id").is_some());
-    let events = reply.events();
-    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-    let chunks: Vec<Value> = events[..events.len() - 1]
-        .iter()
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect();
+    let chunks = reply.chunks();
     let text: String = chunks
         .iter()
         .flat_map(|c| c["choices"].as_array().unwrap().clone())
@@ -219,12 +214,7 @@ async fn a_completion_stream_has_mlflow_chunks() {
     let body = json!({"prompt": "a b", "stream": true, "stream_options": {"include_usage": false}});
     let reply = post_json(&gateway.url("/gateway/completions/invocations"), &[], body).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let events = reply.events();
-    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-    let chunks: Vec<Value> = events[..events.len() - 1]
-        .iter()
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect();
+    let chunks = reply.chunks();
     assert!(
         chunks
             .iter()

@@ -85,12 +85,7 @@ async fn stream_with_and_without_usage() {
     let reply = post_json(&gateway.url("/v1/chat/completions"), &[], body.clone()).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("text/event-stream"));
-    let events = reply.events();
-    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-    let chunks: Vec<serde_json::Value> = events[..events.len() - 1]
-        .iter()
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect();
+    let chunks = reply.chunks();
     let text: String = chunks
         .iter()
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
@@ -100,8 +95,8 @@ async fn stream_with_and_without_usage() {
 
     body["stream_options"] = json!({"include_usage": true});
     let reply = post_json(&gateway.url("/v1/chat/completions"), &[], body).await;
-    let events = reply.events();
-    let last: serde_json::Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    let chunks = reply.chunks();
+    let last = chunks.last().unwrap();
     assert_eq!(last["usage"]["prompt_tokens"], 3);
     assert_eq!(last["choices"], json!([]));
 }

@@ -20,132 +20,26 @@ MOCK_LATENCY="${BENCH_MOCK_LATENCY:-0ms}"
 MOCK_CHUNK_INTERVAL="${BENCH_MOCK_CHUNK_INTERVAL:-0ms}"
 BUILD_TIMEOUT="${BENCH_BUILD_TIMEOUT:-1800}"
 
-die() {
-  echo "load bench: error: $*" >&2
-  exit 1
-}
-
-for setting in THREADS CONNECTIONS DURATION BUILD_TIMEOUT; do
-  [[ "${!setting}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_$setting must be a positive integer, got '${!setting}'"
-done
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cd "$root"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/towergate-load.XXXXXX")"
-pids=()
-
-# Stops every process this script started (politely, then by force) and
-# removes the temporary directory, however the script ends.
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs a command in the background, killed after $1 seconds, and waits for
-# it; the script's traps still fire while it runs.
-bounded() {
-  local seconds=$1
-  shift
-  timeout "$seconds" "$@" &
-  local pid=$! status=0
-  pids+=("$pid")
-  wait "$pid" || status=$?
-  unset 'pids[-1]'
-  return "$status"
-}
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+bench_init "load bench" towergate-load
+require_positive_integers THREADS CONNECTIONS DURATION BUILD_TIMEOUT
 
 # --- tools and binaries -------------------------------------------------------
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! bounded 300 apt-get install -y wrk; then
-    bounded 300 apt-get update
-    bounded 300 apt-get install -y wrk
-  fi
-fi
-command -v curl >/dev/null 2>&1 || die "curl is needed"
-
-echo "building towergate and towergate-mock-upstream (release)"
-bounded "$BUILD_TIMEOUT" cargo build --release --quiet --bin towergate
-bounded "$BUILD_TIMEOUT" cargo build --release --quiet -p towergate-testkit --bin towergate-mock-upstream
-target="${CARGO_TARGET_DIR:-$root/target}/release"
-[[ -x "$target/towergate" && -x "$target/towergate-mock-upstream" ]] || die "binaries not found in $target"
+require_wrk_and_curl
+build_release_binaries "$BUILD_TIMEOUT"
 
 # --- processes ----------------------------------------------------------------
 
-# A loopback port nothing answers on.
-free_port() {
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
-
-"$target/towergate-mock-upstream" --port 0 --latency "$MOCK_LATENCY" \
-  --chunk-interval "$MOCK_CHUNK_INTERVAL" >"$work/mock.out" 2>"$work/mock.err" &
-mock_pid=$!
-pids+=("$mock_pid")
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$work/mock.out" && break
-  kill -0 "$mock_pid" 2>/dev/null || die "the mock upstream exited: $(cat "$work/mock.err")"
-  sleep 0.1
-done
-mock_addr="$(sed -n 's/^listening on //p' "$work/mock.out" | head -n 1)"
-[[ "$mock_addr" =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "the mock upstream did not report its address"
+start_mock_upstream --latency "$MOCK_LATENCY" --chunk-interval "$MOCK_CHUNK_INTERVAL"
 
 gateway_port="$(free_port)" || die "no free loopback port"
-cat >"$work/gateway.yaml" <<YAML
-endpoints:
-  - name: chat
-    endpoint_type: llm/v1/chat
-    model:
-      provider: openai
-      name: gpt-4o-mini
-      config:
-        openai_api_key: sk-bench
-        openai_api_base: http://$mock_addr/v1
-server:
-  host: 127.0.0.1
-  port: $gateway_port
-YAML
-
-RUST_LOG="$GATEWAY_LOG" NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
-  "$target/towergate" serve --config "$work/gateway.yaml" --host 127.0.0.1 --port "$gateway_port" \
-  >"$work/gateway.out" 2>"$work/gateway.log" &
-gateway_pid=$!
-pids+=("$gateway_pid")
+write_chat_config "$work/gateway.yaml"
+start_towergate "$work/gateway.yaml" "$gateway_port" "$GATEWAY_LOG"
 gateway_addr="127.0.0.1:$gateway_port"
-for attempt in $(seq 300); do
-  curl --noproxy '*' -fsS --max-time 1 -o /dev/null "http://$gateway_addr/health" 2>/dev/null && break
-  kill -0 "$gateway_pid" 2>/dev/null || die "towergate exited: $(tail -n 20 "$work/gateway.log")"
-  ((attempt < 300)) || die "towergate did not answer GET /health within 30 s: $(tail -n 20 "$work/gateway.log")"
-  sleep 0.1
-done
+wait_healthy towergate "$gateway_addr" "$towergate_pid" "$work/towergate.log" 30
 
 # --- one request of each kind, checked by content ---------------------------------
 
@@ -170,49 +64,17 @@ done
 
 declare -A p50 p99 rps
 
-# wrk's latency ("812.00us", "1.20ms", "2.00s", "1.00m") in milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n /= 1000
-    else if (v ~ /ms$/) n = n
-    else if (v ~ /s$/) n *= 1000
-    else if (v ~ /m$/) n *= 60000
-    else if (v ~ /h$/) n *= 3600000
-    printf "%.3f", n
-  }'
-}
-
 # run_wrk KEY ADDR STREAM: loads ADDR's /v1/chat/completions and records
 # p50, p99 and req/s under KEY; fails on any error or non-2xx answer.
 run_wrk() {
   local key=$1 addr=$2 stream=$3 out="$work/wrk-$1.txt"
   echo "running $key: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION}s"
-  if ! BENCH_STREAM="$stream" BENCH_MODEL=chat bounded $((DURATION + 60)) \
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s --latency \
-    -s "$here/chat.lua" "http://$addr/v1/chat/completions" >"$out" 2>&1; then
-    cat "$out" >&2
-    die "wrk failed for $key"
-  fi
-  local problem=""
-  grep -q 'Socket errors:' "$out" && problem="socket errors"
-  grep -q 'Non-2xx or 3xx responses:' "$out" && problem="${problem:+$problem and }non-2xx responses"
-  grep -Eq '^ +[1-9][0-9]* requests in ' "$out" || problem="${problem:+$problem and }no completed requests"
-  if [[ -n "$problem" ]]; then
-    cat "$out" >&2
-    die "$key: $problem"
-  fi
-  local v50 v99 vrps
-  v50="$(awk '$1 == "50%" { print $2 }' "$out")"
-  v99="$(awk '$1 == "99%" { print $2 }' "$out")"
-  vrps="$(awk '$1 == "Requests/sec:" { print $2 }' "$out")"
-  if [[ -z "$v50" || -z "$v99" || -z "$vrps" ]]; then
-    cat "$out" >&2
-    die "$key: cannot read p50, p99 or Requests/sec from wrk's output"
-  fi
-  p50[$key]="$(to_ms "$v50")"
-  p99[$key]="$(to_ms "$v99")"
-  rps[$key]="$vrps"
+  BENCH_STREAM="$stream" BENCH_MODEL=chat wrk_checked "$key" "$out" "$DURATION" \
+    "http://$addr/v1/chat/completions" --timeout 5s -s "$here/chat.lua"
+  read_wrk "$key" "$out"
+  p50[$key]="$wrk_p50"
+  p99[$key]="$wrk_p99"
+  rps[$key]="$wrk_rps"
 }
 
 for mode in chat stream; do
@@ -222,13 +84,9 @@ for mode in chat stream; do
   run_wrk "$mode-towergate" "$gateway_addr" "$stream"
 done
 
-kill -0 "$gateway_pid" 2>/dev/null || die "towergate exited during the bench: $(tail -n 20 "$work/gateway.log")"
+kill -0 "$towergate_pid" 2>/dev/null || die "towergate exited during the bench: $(tail -n 20 "$work/towergate.log")"
 
 # --- report ---------------------------------------------------------------------
-
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2fx", a / b }'
-}
 
 echo
 echo "towergate load bench: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION}s per run," \

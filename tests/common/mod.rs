@@ -108,6 +108,20 @@ impl Reply {
             .collect()
     }
 
+    /// The JSON chunks of an SSE body, which must end in `data: [DONE]`.
+    pub fn chunks(&self) -> Vec<serde_json::Value> {
+        let events = self.events();
+        assert_eq!(
+            events.last().map(String::as_str),
+            Some("[DONE]"),
+            "{events:?}"
+        );
+        events[..events.len() - 1]
+            .iter()
+            .map(|e| serde_json::from_str(e).unwrap())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
