@@ -6,12 +6,16 @@ use std::{
 };
 
 use http::{Request, Response};
-use http_body::Body;
 use tower::Layer;
 use tower_service::Service;
-use towergate_core::{BoxError, GatewayError, GatewayRequest, GatewayResponse};
 
-use crate::{body::ResponseBody, mlflow::MlflowFront, openai::OpenAiFront, reply::FrontFuture};
+use crate::{
+    body::ResponseBody,
+    mlflow::MlflowFront,
+    openai::OpenAiFront,
+    reply::FrontFuture,
+    stack::{GatewayStack, RequestBody},
+};
 
 /// Serves OpenAI's and MLflow's APIs over one inner `Service<GatewayRequest>`.
 ///
@@ -123,17 +127,7 @@ fn is_openai(path: &str) -> bool {
     path.starts_with("/v1/") || path == "/v1"
 }
 
-impl<S, B> Service<Request<B>> for GatewayFront<S>
-where
-    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<S: GatewayStack, B: RequestBody> Service<Request<B>> for GatewayFront<S> {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
     type Future = FrontFuture;
@@ -158,7 +152,10 @@ mod tests {
     use http_body_util::{BodyExt, Full};
     use serde_json::{Value, json};
     use tower::{ServiceExt, service_fn};
-    use towergate_core::{EndpointInfo, EndpointKind, EndpointType, Payload};
+    use towergate_core::{
+        EndpointInfo, EndpointKind, EndpointType, GatewayError, GatewayRequest, GatewayResponse,
+        Payload,
+    };
 
     use super::*;
 

@@ -27,6 +27,7 @@ pub mod openai;
 mod reply;
 mod request_id;
 pub mod sse;
+mod stack;
 
 #[cfg(feature = "axum")]
 mod axum_router;
@@ -36,3 +37,4 @@ pub use axum_router::router;
 pub use body::ResponseBody;
 pub use gateway_front::{GatewayFront, GatewayFrontLayer};
 pub use request_id::X_REQUEST_ID;
+pub use stack::{GatewayStack, RequestBody};

@@ -106,6 +106,7 @@ use crate::{
     openai::DEFAULT_MAX_BODY_BYTES,
     reply::{self, FrontFuture, Served},
     request_id,
+    stack::{GatewayStack, RequestBody},
 };
 use refusal::Refusal;
 use route::Route;
@@ -198,17 +199,7 @@ impl<S> Layer<S> for MlflowFrontLayer {
     }
 }
 
-impl<S, B> Service<Request<B>> for MlflowFront<S>
-where
-    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<S: GatewayStack, B: RequestBody> Service<Request<B>> for MlflowFront<S> {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
     type Future = FrontFuture;

@@ -66,6 +66,7 @@ use crate::{
     decode, listing,
     reply::{self, FrontFuture, Served},
     request_id,
+    stack::{GatewayStack, RequestBody},
 };
 
 /// The default largest request body: 4 MiB.
@@ -143,17 +144,7 @@ impl<S> Layer<S> for OpenAiFrontLayer {
     }
 }
 
-impl<S, B> Service<Request<B>> for OpenAiFront<S>
-where
-    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<S: GatewayStack, B: RequestBody> Service<Request<B>> for OpenAiFront<S> {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
     type Future = FrontFuture;
