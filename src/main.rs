@@ -154,7 +154,7 @@ async fn serve(path: PathBuf, host: Option<String>, port: Option<u16>) -> ExitCo
     tracing::info!(config = %path.display(), ?endpoints, "config loaded");
     let gateway = gateway.with_shutdown_grace(server.shutdown_grace());
     // Kept alive until the drain is over: dropping it stops the watching.
-    let _watcher = match towergate::reload::watch(&path, gateway.clone()) {
+    let _watcher = match towergate::reload::watch(&path, gateway.clone(), &config) {
         Ok(watcher) => Some(watcher),
         Err(error) => {
             tracing::warn!(config = %path.display(), %error, "cannot watch the config file: changes need a restart");

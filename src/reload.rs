@@ -40,18 +40,25 @@ impl std::fmt::Debug for ConfigWatcher {
 }
 
 /// Watches `path` and applies each valid change to `gateway`, until the
-/// returned watcher is dropped. Must be called within a tokio runtime.
+/// returned watcher is dropped. `running` is the config the gateway was
+/// built from; a change made between its loading and this call is applied
+/// too. Must be called within a tokio runtime.
 ///
 /// # Errors
 ///
 /// The file's directory cannot be watched.
-pub fn watch(path: impl Into<PathBuf>, gateway: Gateway) -> notify::Result<ConfigWatcher> {
+pub fn watch(
+    path: impl Into<PathBuf>,
+    gateway: Gateway,
+    running: &Config,
+) -> notify::Result<ConfigWatcher> {
     let path = path.into();
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let (changed, mut changes) = mpsc::channel::<()>(1);
+    let changed_now = changed.clone();
     // Every change in the directory counts, not only events naming the file:
     // a file mounted through a symlink (a Kubernetes ConfigMap) changes when
     // the link is swapped. The file's text is compared before anything is
@@ -64,8 +71,11 @@ pub fn watch(path: impl Into<PathBuf>, gateway: Gateway) -> notify::Result<Confi
         }
     })?;
     watcher.watch(&directory, RecursiveMode::NonRecursive)?;
+    let mut applied = Some(running.text().to_owned());
+    // The file may have changed after it was loaded and before the watch
+    // began: look once now.
+    let _ = changed_now.try_send(());
     let task = tokio::spawn(async move {
-        let mut applied = std::fs::read_to_string(&path).ok();
         while changes.recv().await.is_some() {
             // Wait for the writes to settle.
             loop {

@@ -62,8 +62,9 @@ async fn changes_apply_under_load_with_no_failed_request() {
     let path = directory.path().join("gateway.yaml");
     write_in_place(&path, &config(&upstream, "model-v1"));
 
-    let gateway = Gateway::from_config(&Config::from_file(&path).unwrap()).unwrap();
-    let _watcher = reload::watch(&path, gateway.clone()).unwrap();
+    let running = Config::from_file(&path).unwrap();
+    let gateway = Gateway::from_config(&running).unwrap();
+    let _watcher = reload::watch(&path, gateway.clone(), &running).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/v1/chat/completions",
@@ -183,4 +184,37 @@ async fn a_reload_keeps_what_a_limit_has_spent() {
     assert!(call().await.is_ok());
     let refused = call().await.unwrap_err();
     assert_eq!(refused.status().as_u16(), 429);
+}
+
+#[tokio::test]
+async fn a_change_made_before_the_watch_began_is_applied_too() {
+    let upstream = MockUpstream::start().await;
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("gateway.yaml");
+    write_in_place(&path, &config(&upstream, "model-loaded"));
+    let running = Config::from_file(&path).unwrap();
+    let gateway = Gateway::from_config(&running).unwrap();
+
+    write_in_place(&path, &config(&upstream, "model-changed-meanwhile"));
+    let _watcher = reload::watch(&path, gateway.clone(), &running).unwrap();
+
+    let mut seen = String::new();
+    for _ in 0..200 {
+        let chat = serde_json::from_value(json!({"messages": [{"role": "user", "content": "x"}]}))
+            .unwrap();
+        let request =
+            towergate::core::GatewayRequest::new("chat", towergate::core::Operation::Chat(chat));
+        tower::ServiceExt::oneshot(gateway.service(), request)
+            .await
+            .unwrap();
+        seen = upstream.requests().last().unwrap().body["model"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if seen == "model-changed-meanwhile" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "model-changed-meanwhile");
 }

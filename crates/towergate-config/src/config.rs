@@ -171,6 +171,12 @@ impl Config {
         &self.warnings
     }
 
+    /// The text the config was read from, as it was (`$VAR`s unresolved):
+    /// a file watcher compares it with the file to tell a real change.
+    pub fn text(&self) -> &str {
+        &self.source.0
+    }
+
     /// A problem found after loading (by whoever builds the stack from this
     /// config), at the field `path` such as `endpoints[0].model.provider`,
     /// placed at its line and column in the file.
