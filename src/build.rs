@@ -101,6 +101,23 @@ fn endpoint_service(
         "mock" => mock_provider(model.name(), model.config()).map_err(|(key, message)| {
             config.error_at(&format!("endpoints[{index}].model.config.{key}"), message)
         })?,
+        #[cfg(feature = "local")]
+        "local" => crate::local::local_provider(endpoint.endpoint_type(), model.config()).map_err(
+            |(key, message)| {
+                let path = match key {
+                    Some(key) => format!("endpoints[{index}].model.config.{key}"),
+                    None => format!("endpoints[{index}].model"),
+                };
+                config.error_at(&path, message)
+            },
+        )?,
+        #[cfg(not(feature = "local"))]
+        "local" => {
+            return Err(config.error_at(
+                &format!("endpoints[{index}].model.provider"),
+                "provider `local` needs towergate built with the `local` feature",
+            ));
+        }
         name => towergate_providers::from_mlflow(name, model.name(), model.config(), client)
             .map_err(|error| {
                 let path = match error.key() {

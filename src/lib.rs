@@ -21,6 +21,8 @@ pub use towergate_config as config;
 pub use towergate_core as core;
 pub use towergate_guard as guard;
 pub use towergate_http as http;
+#[cfg(feature = "local")]
+pub use towergate_local as local_models;
 pub use towergate_providers as providers;
 pub use towergate_ratelimit as ratelimit;
 pub use towergate_router as router;
@@ -28,5 +30,7 @@ pub use towergate_router as router;
 mod build;
 pub mod gateway;
 mod live;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod reload;
 pub mod server;
