@@ -26,6 +26,7 @@ pub mod endpoint;
 pub mod error;
 pub mod request;
 pub mod response;
+pub mod settle;
 pub mod usage;
 
 pub use caller::Caller;
