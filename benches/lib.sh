@@ -100,7 +100,7 @@ require_wrk_and_curl() {
 # their directory.
 build_release_binaries() {
   echo "building towergate and towergate-mock-upstream (release)"
-  bounded "$1" cargo build --release --quiet --bin towergate
+  bounded "$1" cargo build --release --quiet -p towergate-cli --no-default-features --bin towergate
   bounded "$1" cargo build --release --quiet -p towergate-testkit --bin towergate-mock-upstream
   target="${CARGO_TARGET_DIR:-$root/target}/release"
   [[ -x "$target/towergate" && -x "$target/towergate-mock-upstream" ]] || die "binaries not found in $target"

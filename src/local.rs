@@ -6,6 +6,7 @@
 //! | `tokenizer_path` | embeddings: `tokenizer.json` | beside the model |
 //! | `max_concurrent` | generations (or embedding batches) at once | 1 |
 //! | `max_queue` | chat and completions: requests waiting beyond those | 64 |
+//! | `system_prompt` | chat: the system message for chats that bring none | the model's own template decides |
 //!
 //! The models directory is `$TOWERGATE_MODELS`, else `models/`, where
 //! `scripts/fetch-models` puts SmolLM2-135M-Instruct and all-MiniLM-L6-v2.
@@ -57,9 +58,20 @@ pub(crate) fn local_provider(
         EndpointType::Chat | EndpointType::Completions => {
             let model =
                 path("model_path")?.unwrap_or_else(|| models_dir().join(DEFAULT_CHAT_MODEL));
-            let chat = LocalChat::builder(&model)
+            let mut builder = LocalChat::builder(&model)
                 .max_concurrent(count("max_concurrent", 1)?)
-                .max_queue(count("max_queue", 64)?)
+                .max_queue(count("max_queue", 64)?);
+            match config.get("system_prompt") {
+                None => {}
+                Some(Value::String(prompt)) => builder = builder.system_prompt(prompt),
+                Some(_) => {
+                    return Err((
+                        Some("system_prompt".to_owned()),
+                        "`system_prompt` must be text".to_owned(),
+                    ));
+                }
+            }
+            let chat = builder
                 .build()
                 .map_err(|error| {
                     (

@@ -27,7 +27,7 @@ pub struct Served {
 
 /// Runs `towergate serve --config PATH --port 0` and waits until it listens.
 pub fn serve(config: &Path, env: &[(&str, &str)]) -> Served {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_towergate"));
+    let mut command = Command::new(binary());
     command
         .args(["--log-format", "json", "serve", "--port", "0", "--config"])
         .arg(config)
@@ -106,7 +106,7 @@ impl Drop for Served {
 
 /// Runs `towergate check --config PATH`: its exit status and its output.
 pub fn check(config: &Path) -> (ExitStatus, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_towergate"))
+    let output = Command::new(binary())
         .args(["check", "--config"])
         .arg(config)
         .output()
@@ -114,4 +114,10 @@ pub fn check(config: &Path) -> (ExitStatus, String) {
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     (output.status, text)
+}
+
+/// The `towergate` binary, built by cargo for the tests of `towergate-cli`.
+pub fn binary() -> &'static str {
+    option_env!("CARGO_BIN_EXE_towergate")
+        .expect("the towergate binary is only built for the tests of towergate-cli")
 }

