@@ -1,6 +1,8 @@
 //! Building the request stack from a [`Config`]: one service per endpoint,
 //! the routes over them, and the layers every request passes.
 
+use std::sync::Arc;
+
 use tower::Layer;
 use towergate_config::{Config, ConfigError, EndpointConfig, RenewalPeriod};
 use towergate_core::EndpointType;
@@ -10,34 +12,55 @@ use towergate_providers::{
 };
 use towergate_ratelimit::{CallLimit, LimitStore};
 use towergate_router::{BoxEndpoint, Destination, EndpointTable, Router, TrafficSplit};
+use towergate_state::QuotaStore;
+use towergate_tokens::{
+    ContextWindowLayer, PriceBook, Pricing, WorstCaseCost,
+    accounting::{TokenAccountingLayer, UsageSink},
+    budget::BudgetLayer,
+};
 
 use crate::{gateway::GatewayService, live::Stack};
 
-/// What a config builds: the endpoint table and the stack above it.
+/// What lives as long as the process, across config reloads: the HTTP
+/// client, limit counters, budget spend and the usage sink.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) client: HttpClient,
+    pub(crate) limits: LimitStore,
+    pub(crate) quota: Arc<dyn QuotaStore>,
+    pub(crate) sink: Option<Arc<dyn UsageSink>>,
+}
+
+/// What a config builds: the endpoint table and the layers above it.
 pub(crate) struct Built {
     pub(crate) table: EndpointTable,
     pub(crate) auth: Option<AuthLayer>,
+    pub(crate) budget: Option<BudgetLayer>,
+    pub(crate) accounting: TokenAccountingLayer,
 }
 
 impl Built {
-    /// The stack every request passes: auth (if any) over a router of this table.
+    /// The stack every request passes: auth (if any), budgets (if any),
+    /// usage accounting, and the router of this table.
     pub(crate) fn into_stack(self) -> Stack {
         let router = Router::new(self.table);
+        let accounted = self.accounting.layer(router.clone());
+        let budgeted = match &self.budget {
+            Some(budget) => GatewayService::new(budget.layer(accounted)),
+            None => GatewayService::new(accounted),
+        };
         let service = match &self.auth {
-            Some(auth) => GatewayService::new(auth.layer(router.clone())),
-            None => GatewayService::new(router.clone()),
+            Some(auth) => GatewayService::new(auth.layer(budgeted)),
+            None => budgeted,
         };
         Stack { router, service }
     }
 }
 
-/// Builds every endpoint and route of `config`; limits come from `limits`,
-/// so that a rebuild keeps what was already spent.
-pub(crate) fn build(
-    config: &Config,
-    client: &HttpClient,
-    limits: &LimitStore,
-) -> Result<Built, Vec<ConfigError>> {
+/// Builds every endpoint and route of `config`; limits, spend and usage
+/// records go to `shared`, so that a rebuild keeps what was already spent.
+pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<ConfigError>> {
+    let (client, limits) = (&shared.client, &shared.limits);
     let mut table = EndpointTable::new();
     let mut problems = Vec::new();
     let mut kept_limits = Vec::new();
@@ -84,11 +107,84 @@ pub(crate) fn build(
         )),
         None => None,
     };
-    Ok(Built { table, auth })
+    let prices = price_book(config);
+    let budget = budget_layer(config, shared, &prices);
+    let mut accounting = TokenAccountingLayer::new(prices);
+    if let Some(sink) = &shared.sink {
+        accounting = accounting.sink(Arc::clone(sink));
+    }
+    Ok(Built {
+        table,
+        auth,
+        budget,
+        accounting,
+    })
 }
 
-/// One endpoint's stack: its `limit`, then (for completions on OpenAI, as
-/// MLflow does) the chat translation, then its provider.
+/// The prices of every endpoint, and of every route at its dearest
+/// destination's prices (what a budget must reserve for it).
+fn price_book(config: &Config) -> PriceBook {
+    let mut builder = PriceBook::builder();
+    for endpoint in config.endpoints() {
+        let model = endpoint.model();
+        let pricing = endpoint
+            .pricing()
+            .or_else(|| matches!(model.provider(), "local" | "mock").then_some(Pricing::FREE));
+        builder = builder.endpoint(endpoint.name(), model.name(), pricing);
+    }
+    let endpoints = builder.build();
+    let mut builder = PriceBook::builder();
+    for endpoint in config.endpoints() {
+        let name = endpoint.name();
+        let pricing = endpoints.pricing_for(name, None);
+        builder = builder.endpoint(name, endpoint.model().name(), pricing);
+    }
+    for route in config.routes() {
+        let destinations = route.destinations();
+        let prices: Option<Vec<Pricing>> = destinations
+            .iter()
+            .map(|destination| endpoints.pricing_for(destination.name(), None))
+            .collect();
+        // A destination of unknown price makes the route's price unknown.
+        let dearest = prices.map(|prices| {
+            prices.iter().fold(Pricing::FREE, |dearest, pricing| {
+                Pricing::new(
+                    dearest.input_per_million.max(pricing.input_per_million),
+                    dearest.output_per_million.max(pricing.output_per_million),
+                )
+            })
+        });
+        let model = destinations
+            .first()
+            .and_then(|destination| endpoints.model_for(destination.name()))
+            .unwrap_or_default();
+        builder = builder.endpoint(route.name(), model, dearest);
+    }
+    builder.build()
+}
+
+/// The budgets of the keys that have one, over the process's spend store.
+fn budget_layer(config: &Config, shared: &Shared, prices: &PriceBook) -> Option<BudgetLayer> {
+    let keys = config.auth()?.keys();
+    let budgets: Vec<_> = keys
+        .iter()
+        .filter_map(|key| Some((key.name(), key.budget()?)))
+        .collect();
+    if budgets.is_empty() {
+        return None;
+    }
+    let mut layer = BudgetLayer::new(Arc::clone(&shared.quota))
+        .estimate(WorstCaseCost::new(prices.clone()))
+        .on_store_error(config.state().on_redis_error());
+    for (name, budget) in budgets {
+        layer = layer.budget(name, budget);
+    }
+    Some(layer)
+}
+
+/// One endpoint's stack: its `limit`, its `context_window` fitting, then
+/// (for completions on OpenAI, as MLflow does) the chat translation, then
+/// its provider.
 fn endpoint_service(
     config: &Config,
     index: usize,
@@ -137,6 +233,14 @@ fn endpoint_service(
         } else {
             provider
         };
+    let provider = match endpoint.context_window() {
+        Some(window) => BoxProvider::new(
+            ContextWindowLayer::new(window)
+                .counter(towergate_tokens::TokenCounter::for_model(model.name()))
+                .layer(provider),
+        ),
+        None => provider,
+    };
     let Some(limit) = endpoint.limit() else {
         return Ok((provider, None));
     };

@@ -1,18 +1,28 @@
 //! The whole gateway built from a [`Config`]: providers, router, auth and the front.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use tokio::net::TcpListener;
 use tower::util::BoxCloneSyncService;
-use towergate_config::{Config, ConfigError};
+use towergate_config::{Config, ConfigError, StateConfig, UsageConfig};
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 use towergate_http::GatewayFront;
 use towergate_providers::HttpClient;
 use towergate_ratelimit::LimitStore;
 use towergate_router::Router;
+use towergate_state::{MemoryQuotaStore, QuotaStore, RedisQuotaStore};
+use towergate_tokens::{
+    TokenCounter,
+    accounting::{JsonlSink, UsageSink},
+};
 
 use crate::{
-    build::build,
+    build::{Shared, build},
     live::LiveStack,
     server::{self, Drained},
 };
@@ -38,31 +48,66 @@ pub type GatewayService = BoxCloneSyncService<GatewayRequest, GatewayResponse, G
 #[derive(Clone)]
 pub struct Gateway {
     stack: LiveStack,
-    client: HttpClient,
-    limits: LimitStore,
+    shared: Shared,
+    /// The `state` and `usage` sections in force: they need a restart.
+    state: StateConfig,
+    usage: UsageConfig,
     max_body_bytes: usize,
     shutdown_grace: Duration,
 }
 
 impl Gateway {
-    /// Builds every endpoint's provider and limit, the routes, the router
-    /// and the auth layer.
+    /// Builds every endpoint's provider and limit, the routes, the router,
+    /// the auth and budget layers and usage accounting; opens the spend
+    /// store (`state`) and the usage file (`usage.jsonl`, relative to the
+    /// config file's directory).
+    ///
+    /// With `state.redis` set, call it inside a Tokio runtime (the Redis
+    /// connection lives on one).
     ///
     /// # Errors
     ///
     /// Every endpoint whose provider cannot be built (unknown or unsupported
-    /// provider, missing key), each naming the file, line and field.
+    /// provider, missing key), a Redis URL that cannot be used, a usage file
+    /// that cannot be opened, each naming the file, line and field.
     pub fn from_config(config: &Config) -> Result<Self, Vec<ConfigError>> {
         let client = HttpClient::new().map_err(|error| {
             vec![config.error_at("", format!("cannot build the HTTP client: {error}"))]
         })?;
-        let limits = LimitStore::new();
-        let built = build(config, &client, &limits)?;
+        let quota: Arc<dyn QuotaStore> = match config.state().redis() {
+            Some(url) => Arc::new(
+                RedisQuotaStore::open(url)
+                    .map_err(|error| vec![config.error_at("state.redis", error.to_string())])?,
+            ),
+            None => Arc::new(MemoryQuotaStore::new()),
+        };
+        let sink: Option<Arc<dyn UsageSink>> = match config.usage().jsonl() {
+            Some(path) => {
+                let path = beside_config(config, path);
+                let sink = JsonlSink::open(&path).map_err(|error| {
+                    vec![config.error_at(
+                        "usage.jsonl",
+                        format!("cannot open `{}`: {error}", path.display()),
+                    )]
+                })?;
+                Some(Arc::new(sink))
+            }
+            None => None,
+        };
+        let shared = Shared {
+            client,
+            limits: LimitStore::new(),
+            quota,
+            sink,
+        };
+        let built = build(config, &shared)?;
+        TokenCounter::warm();
         let stack = LiveStack::new(built.into_stack());
         Ok(Self {
             stack,
-            client,
-            limits,
+            shared,
+            state: config.state().clone(),
+            usage: config.usage().clone(),
             max_body_bytes: config.server().max_body_bytes(),
             shutdown_grace: config.server().shutdown_grace(),
         })
@@ -78,10 +123,29 @@ impl Gateway {
     /// The problems of a config that cannot be built; the running stack is
     /// kept.
     pub fn reload(&self, config: &Config) -> Result<(), Vec<ConfigError>> {
-        let built = build(config, &self.client, &self.limits)?;
-        // Auth and table change together, in one swap.
+        let built = build(config, &self.shared)?;
+        if *config.state() != self.state {
+            tracing::warn!("`state` changed: it applies at the next restart");
+        }
+        if *config.usage() != self.usage {
+            tracing::warn!("`usage` changed: it applies at the next restart");
+        }
+        // Auth, budgets and table change together, in one swap.
         self.stack.swap(built.into_stack());
         Ok(())
+    }
+
+    /// Stores every usage record handed over so far (a no-op without a
+    /// `usage` sink). [`serve`](Gateway::serve) calls it once drained.
+    ///
+    /// # Errors
+    ///
+    /// The sink could not write.
+    pub async fn flush_usage(&self) -> std::io::Result<()> {
+        match &self.shared.sink {
+            Some(sink) => sink.flush().await,
+            None => Ok(()),
+        }
     }
 
     /// Sets how long a shutdown waits for requests and streams in flight.
@@ -109,13 +173,17 @@ impl Gateway {
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains for up
-    /// to the config's `shutdown_grace`.
+    /// to the config's `shutdown_grace` and flushes the usage records.
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl std::future::Future,
     ) -> Drained {
-        server::serve(listener, self.front(), shutdown, self.shutdown_grace).await
+        let drained = server::serve(listener, self.front(), shutdown, self.shutdown_grace).await;
+        if let Err(error) = self.flush_usage().await {
+            tracing::error!(%error, "cannot write the last usage records");
+        }
+        drained
     }
 
     /// Binds `addr` and serves as [`Gateway::serve`] does.
@@ -131,6 +199,14 @@ impl Gateway {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(address = %listener.local_addr()?, "towergate listening");
         Ok(self.serve(listener, shutdown).await)
+    }
+}
+
+/// `path` from the config file, relative to the file's directory.
+fn beside_config(config: &Config, path: &Path) -> PathBuf {
+    match Path::new(config.origin()).parent() {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
     }
 }
 

@@ -71,14 +71,12 @@ pub(crate) fn local_provider(
                     ));
                 }
             }
-            let chat = builder
-                .build()
-                .map_err(|error| {
-                    (
-                        Some("model_path".to_owned()),
-                        missing_hint(&model, error.to_string()),
-                    )
-                })?;
+            let chat = builder.build().map_err(|error| {
+                (
+                    Some("model_path".to_owned()),
+                    missing_hint(&model, error.to_string()),
+                )
+            })?;
             Ok(BoxProvider::new(chat))
         }
         EndpointType::Embeddings => {

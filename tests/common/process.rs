@@ -118,6 +118,8 @@ pub fn check(config: &Path) -> (ExitStatus, String) {
 
 /// The `towergate` binary, built by cargo for the tests of `towergate-cli`.
 pub fn binary() -> &'static str {
-    option_env!("CARGO_BIN_EXE_towergate")
-        .expect("the towergate binary is only built for the tests of towergate-cli")
+    match option_env!("CARGO_BIN_EXE_towergate") {
+        Some(binary) => binary,
+        None => panic!("the towergate binary is only built for the tests of towergate-cli"),
+    }
 }

@@ -88,9 +88,19 @@ fn check(path: &std::path::Path) -> ExitCode {
             for warning in config.warnings() {
                 println!("warning: {warning}");
             }
-            match Gateway::from_config(&config) {
-                Ok(_) => Vec::new(),
-                Err(problems) => problems,
+            // Building a Redis store needs a runtime, even to check it.
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => match runtime.block_on(async { Gateway::from_config(&config) }) {
+                    Ok(_) => Vec::new(),
+                    Err(problems) => problems,
+                },
+                Err(error) => {
+                    eprintln!("error: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
             }
         }
         Err(problems) => problems,

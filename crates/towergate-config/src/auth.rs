@@ -4,6 +4,7 @@ use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use serde_yaml_ng::{Mapping, Value};
 use towergate_guard::auth::ApiKey;
+use towergate_tokens::budget::Budget;
 
 use crate::{
     error::ConfigError,
@@ -17,8 +18,8 @@ const AUTH_KEYS: Keys = Keys {
 };
 
 const KEY_KEYS: Keys = Keys {
-    known: &["name", "key", "key_sha256", "endpoints"],
-    planned: &["budget", "limits"],
+    known: &["name", "key", "key_sha256", "endpoints", "budget"],
+    planned: &["limits"],
 };
 
 /// What `key_sha256` must look like, for messages.
@@ -28,7 +29,7 @@ const EXPECTED_DIGEST: &str = "expected 64 hexadecimal digits, the SHA-256 diges
 const ALL_ENDPOINTS: &str = "*";
 
 /// The `auth` section: when present, every call needs one of its keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuthConfig {
     keys: Vec<KeyConfig>,
     origin: Arc<str>,
@@ -58,12 +59,13 @@ impl AuthConfig {
 /// One entry of `auth.keys`.
 ///
 /// `Debug` never shows the key or its digest.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct KeyConfig {
     name: String,
     key: Option<String>,
     key_sha256: Option<String>,
     endpoints: Vec<String>,
+    budget: Option<Budget>,
 }
 
 impl KeyConfig {
@@ -85,6 +87,11 @@ impl KeyConfig {
     /// The endpoints and routes the key may use; `*` stands for all of them.
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
+    }
+
+    /// The key's spending cap, `budget: {usd, period}`.
+    pub fn budget(&self) -> Option<Budget> {
+        self.budget
     }
 
     fn api_key(&self, index: usize, origin: &Arc<str>) -> Result<ApiKey, ConfigError> {
@@ -118,6 +125,7 @@ impl fmt::Debug for KeyConfig {
             .field("key", &hidden(self.key.is_some()))
             .field("key_sha256", &hidden(self.key_sha256.is_some()))
             .field("endpoints", &self.endpoints)
+            .field("budget", &self.budget)
             .finish()
     }
 }
@@ -211,6 +219,7 @@ fn parse_key(
     );
     let (key, key_sha256) = parse_secret(loader, map, at);
     let endpoints = parse_allowed(loader, map, at, endpoint_names);
+    let budget = parse_budget(loader, map, at);
     if loader.error_count() != errors_before {
         return None;
     }
@@ -219,7 +228,26 @@ fn parse_key(
         key,
         key_sha256,
         endpoints: endpoints?,
+        budget,
     })
+}
+
+/// Reads a key's `budget`: `usd` above 0 per `period`.
+fn parse_budget(loader: &mut Loader<'_>, map: &Mapping, at: &FieldPath) -> Option<Budget> {
+    match loader.field::<Budget>(map, "budget", at) {
+        Field::Present(budget) if budget.usd.is_finite() && budget.usd > 0.0 => Some(budget),
+        Field::Present(budget) => {
+            loader.error(
+                at.key("budget").key("usd"),
+                format!(
+                    "`{}` is not a budget: expected US dollars above 0",
+                    budget.usd
+                ),
+            );
+            None
+        }
+        Field::Absent | Field::Invalid => None,
+    }
 }
 
 /// Reads exactly one of `key` (with `$VAR` resolved) and `key_sha256`.

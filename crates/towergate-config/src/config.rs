@@ -14,12 +14,13 @@ use crate::{
     path::FieldPath,
     route::{RouteConfig, parse_routes},
     server::{ServerConfig, parse_server},
+    state::{StateConfig, UsageConfig, parse_state, parse_usage},
 };
 
 /// The top-level keys.
 const TOP_KEYS: Keys = Keys {
-    known: &["endpoints", "routes", "server", "auth"],
-    planned: &["prompts", "state", "usage"],
+    known: &["endpoints", "routes", "server", "auth", "state", "usage"],
+    planned: &["prompts"],
 };
 
 /// A loaded, checked config file.
@@ -56,6 +57,8 @@ pub struct Config {
     routes: Vec<RouteConfig>,
     server: ServerConfig,
     auth: Option<AuthConfig>,
+    state: StateConfig,
+    usage: UsageConfig,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -163,6 +166,16 @@ impl Config {
     /// The `auth` section; `None` means no authentication.
     pub fn auth(&self) -> Option<&AuthConfig> {
         self.auth.as_ref()
+    }
+
+    /// The `state` section (in memory when the file says nothing).
+    pub fn state(&self) -> &StateConfig {
+        &self.state
+    }
+
+    /// The `usage` section (no records kept when the file says nothing).
+    pub fn usage(&self) -> &UsageConfig {
+        &self.usage
     }
 
     /// What loaded but looks like a mistake (unknown keys), in file order.
@@ -309,8 +322,16 @@ fn load(
                 None | Some(Value::Null) => None,
                 Some(value) => parse_auth(&mut loader, value, &root.key("auth"), &names),
             };
+            let state = match top.get("state") {
+                None | Some(Value::Null) => StateConfig::default(),
+                Some(value) => parse_state(&mut loader, value, &root.key("state")),
+            };
+            let usage = match top.get("usage") {
+                None | Some(Value::Null) => UsageConfig::default(),
+                Some(value) => parse_usage(&mut loader, value, &root.key("usage")),
+            };
             let routes = routes.map(|parsed| parsed.routes).unwrap_or_default();
-            endpoints.map(|parsed| (parsed.endpoints, routes, server, auth))
+            endpoints.map(|parsed| (parsed.endpoints, routes, server, auth, state, usage))
         }
         Value::Null => {
             loader.error(
@@ -332,13 +353,15 @@ fn load(
         tracing::warn!("{warning}");
     }
     match parsed {
-        Some((endpoints, routes, server, auth)) if errors.is_empty() => Ok(Config {
+        Some((endpoints, routes, server, auth, state, usage)) if errors.is_empty() => Ok(Config {
             origin,
             source: Source(text.into()),
             endpoints,
             routes,
             server,
             auth,
+            state,
+            usage,
             warnings,
         }),
         _ => Err(errors),

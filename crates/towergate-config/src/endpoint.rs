@@ -5,18 +5,28 @@ use std::fmt;
 use serde_json::{Map, Value as JsonValue};
 use serde_yaml_ng::{Mapping, Value};
 use towergate_core::{EndpointInfo, EndpointKind, EndpointType};
+use towergate_tokens::Pricing;
 
 use crate::{
     limit::{LimitConfig, parse_limit},
     loader::{Field, Keys, Loader},
     names::{Declared, is_valid_name},
+    number::whole_number,
     path::FieldPath,
     provider::canonical_provider,
 };
 
 /// The keys of one endpoint.
 const ENDPOINT_KEYS: Keys = Keys {
-    known: &["name", "endpoint_type", "model", "limit", "route_type"],
+    known: &[
+        "name",
+        "endpoint_type",
+        "model",
+        "limit",
+        "route_type",
+        "pricing",
+        "context_window",
+    ],
     planned: &[
         "limits",
         "timeout",
@@ -24,8 +34,6 @@ const ENDPOINT_KEYS: Keys = Keys {
         "fallbacks",
         "cache",
         "prompt",
-        "pricing",
-        "context_window",
         "guard",
     ],
 };
@@ -47,6 +55,8 @@ pub struct EndpointConfig {
     endpoint_type: EndpointType,
     model: ModelConfig,
     limit: Option<LimitConfig>,
+    pricing: Option<Pricing>,
+    context_window: Option<u64>,
 }
 
 impl EndpointConfig {
@@ -70,6 +80,18 @@ impl EndpointConfig {
     /// all callers together; `None` for no limit.
     pub fn limit(&self) -> Option<&LimitConfig> {
         self.limit.as_ref()
+    }
+
+    /// `pricing`: US dollars per million prompt and completion tokens;
+    /// `None` to price by the built-in table.
+    pub fn pricing(&self) -> Option<Pricing> {
+        self.pricing
+    }
+
+    /// `context_window`: the most tokens a request (prompt plus
+    /// `max_tokens`) may take; longer chats are fitted.
+    pub fn context_window(&self) -> Option<u64> {
+        self.context_window
     }
 
     /// What clients are told about this endpoint.
@@ -233,6 +255,11 @@ fn parse_endpoint(
     let limit = map
         .get("limit")
         .and_then(|value| parse_limit(loader, value, &at.key("limit")));
+    let pricing = match loader.field::<Pricing>(map, "pricing", at) {
+        Field::Present(pricing) => Some(pricing),
+        Field::Absent | Field::Invalid => None,
+    };
+    let context_window = parse_context_window(loader, map, at);
 
     let declared = name.clone().map(|name| Declared {
         name,
@@ -246,11 +273,28 @@ fn parse_endpoint(
                 endpoint_type,
                 model,
                 limit,
+                pricing,
+                context_window,
             })
         }
         _ => None,
     };
     (declared, endpoint)
+}
+
+/// Reads `context_window`: a whole number of tokens above 0.
+fn parse_context_window(loader: &mut Loader<'_>, map: &Mapping, at: &FieldPath) -> Option<u64> {
+    let value = map.get("context_window")?;
+    let window = whole_number(value)
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| *n > 0);
+    if window.is_none() {
+        loader.error(
+            at.key("context_window"),
+            "expected a whole number of tokens above 0, such as `128000`",
+        );
+    }
+    window
 }
 
 /// MLflow's old `route_type` key: an error with MLflow's hint. Returns

@@ -114,6 +114,7 @@ mod path;
 mod provider;
 mod route;
 mod server;
+mod state;
 
 pub use auth::{AuthConfig, KeyConfig};
 pub use config::Config;
@@ -124,3 +125,4 @@ pub use route::{Destination, RouteConfig, RoutingStrategy};
 pub use server::{
     DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_SHUTDOWN_GRACE, ServerConfig,
 };
+pub use state::{StateConfig, UsageConfig};

@@ -191,7 +191,8 @@ endpoints:
 
 #[test]
 fn planned_keys_are_not_supported_yet() {
-    // `limit` and `routes` (MLflow's) are read; the rest is planned.
+    // `limit` and `routes` (MLflow's), `pricing`, `context_window`, `state`,
+    // `usage` and `budget` are read; the rest is planned.
     let yaml = "\
 endpoints:
   - name: chat
@@ -204,7 +205,7 @@ endpoints:
     fallbacks: [chat]
     cache: {ttl: 10m}
     prompt: {name: summarize}
-    pricing: {input_per_million: 0.15}
+    pricing: {input_per_million: 0.15, output_per_million: 0.6}
     context_window: 128000
     guard: {pii: redact}
 routes: []
@@ -226,13 +227,8 @@ auth:
         (9, 5, "endpoints[0].fallbacks", "fallbacks"),
         (10, 5, "endpoints[0].cache", "cache"),
         (11, 5, "endpoints[0].prompt", "prompt"),
-        (12, 5, "endpoints[0].pricing", "pricing"),
-        (13, 5, "endpoints[0].context_window", "context_window"),
         (14, 5, "endpoints[0].guard", "guard"),
         (16, 1, "prompts", "prompts"),
-        (17, 1, "state", "state"),
-        (18, 1, "usage", "usage"),
-        (24, 7, "auth.keys[0].budget", "budget"),
         (25, 7, "auth.keys[0].limits", "limits"),
     ]
     .into_iter()

@@ -96,7 +96,9 @@ impl Settlements {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Callback>> {
-        self.callbacks.lock().unwrap_or_else(PoisonError::into_inner)
+        self.callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

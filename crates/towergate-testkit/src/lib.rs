@@ -38,6 +38,7 @@ pub mod behavior;
 mod connection;
 mod pace;
 pub mod provider;
+pub mod redis;
 pub mod server;
 mod sse;
 mod wire;

@@ -13,8 +13,9 @@ use std::{
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tower_service::Service;
 use towergate_core::{
+    GatewayError, GatewayRequest, GatewayResponse, Payload, ResponseMeta,
     chat::{ChatMessage, Role},
-    GatewayError, GatewayRequest, GatewayResponse, Payload, ResponseMeta};
+};
 
 use super::{
     LocalError,

@@ -101,6 +101,7 @@ pub struct OpenAiBuilder {
     azure: Option<Azure>,
     request_timeout: Duration,
     stream_idle_timeout: Duration,
+    stream_usage: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +127,28 @@ impl OpenAiBuilder {
             azure: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            stream_usage: None,
+        }
+    }
+
+    /// Whether streams ask the upstream for a last usage chunk
+    /// (`stream_options.include_usage`) when the caller did not say. On by
+    /// default where the upstream is known to take it: OpenAI, Azure from
+    /// `api-version` 2024-09-01 on, DeepSeek, xAI and OpenRouter. Without
+    /// it, the gateway counts a stream's tokens itself.
+    pub fn stream_usage(mut self, ask: bool) -> Self {
+        self.stream_usage = Some(ask);
+        self
+    }
+
+    /// The default of [`stream_usage`](Self::stream_usage) for this upstream.
+    fn asks_stream_usage(&self) -> bool {
+        if let Some(ask) = self.stream_usage {
+            return ask;
+        }
+        match &self.azure {
+            Some(azure) => azure.api_version.as_str() >= "2024-09-01",
+            None => matches!(self.provider, "openai" | "deepseek" | "xai" | "openrouter"),
         }
     }
 
@@ -204,6 +227,7 @@ impl OpenAiBuilder {
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
+        let stream_usage = self.asks_stream_usage();
         let base = match (&self.api_base, self.default_api_base) {
             (Some(base), _) => base.as_str(),
             (None, Some(default)) => default,
@@ -302,6 +326,7 @@ impl OpenAiBuilder {
             headers,
             request_timeout: self.request_timeout,
             stream_idle_timeout: self.stream_idle_timeout,
+            stream_usage,
         })
     }
 }
@@ -320,6 +345,8 @@ pub(super) struct Config {
     pub(super) headers: HeaderMap,
     pub(super) request_timeout: Duration,
     pub(super) stream_idle_timeout: Duration,
+    /// Whether streams ask for a last usage chunk.
+    pub(super) stream_usage: bool,
 }
 
 impl fmt::Debug for Config {

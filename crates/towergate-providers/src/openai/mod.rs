@@ -102,7 +102,11 @@ impl tower_service::Service<GatewayRequest> for OpenAi {
     }
 
     fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let encoded = match encode::encode(request.operation, &self.config.model) {
+        let encoded = match encode::encode(
+            request.operation,
+            &self.config.model,
+            self.config.stream_usage,
+        ) {
             Ok(encoded) => encoded,
             Err(error) => return ResponseFuture::failed(error),
         };
