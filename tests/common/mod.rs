@@ -28,7 +28,8 @@ pub struct TestGateway {
     served: Option<JoinHandle<Drained>>,
 }
 
-/// Starts a gateway from `yaml`, where `{upstream}` stands for the mock's base URL.
+/// Starts a gateway from `yaml`, where `{upstream}` stands for the mock's
+/// base URL (`…/v1`) and `{upstream_root}` for its root.
 pub async fn start(yaml: &str) -> TestGateway {
     start_with_env(yaml, |_| None).await
 }
@@ -36,7 +37,9 @@ pub async fn start(yaml: &str) -> TestGateway {
 /// As [`start`], with `$VAR`s looked up in `env`.
 pub async fn start_with_env(yaml: &str, env: impl Fn(&str) -> Option<String>) -> TestGateway {
     let upstream = MockUpstream::start().await;
-    let yaml = yaml.replace("{upstream}", &upstream.base_url());
+    let yaml = yaml
+        .replace("{upstream_root}", &upstream.url())
+        .replace("{upstream}", &upstream.base_url());
     let config = Config::from_str_with_env(&yaml, "test.yaml", env).expect("test config is valid");
     let gateway = Gateway::from_config(&config).expect("test gateway builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -74,12 +74,12 @@ fn check_names_file_line_and_field_of_each_problem() {
 
 #[test]
 fn check_reports_an_unsupported_provider_by_line() {
-    let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: anthropic\n      name: claude\n      config: {anthropic_api_key: x}\n";
+    let text = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model:\n      provider: vertex_ai\n      name: gemini-pro\n      config: {vertex_project: x}\n";
     let file = process::config_file(text);
     let (status, output) = process::check(file.path());
     assert_eq!(status.code(), Some(1), "{output}");
     assert!(
-        output.contains("provider `anthropic` is not supported yet"),
+        output.contains("provider `vertex_ai` is not supported yet"),
         "{output}"
     );
     assert!(output.contains(":5:"), "{output}");

@@ -185,7 +185,9 @@ fn unsupported(field: &str) -> GatewayError {
 }
 
 /// The prompt as the one user message; what a chat API cannot do is refused.
-fn completion_to_chat(completion: CompletionRequest) -> Result<ChatRequest, GatewayError> {
+pub(crate) fn completion_to_chat(
+    completion: CompletionRequest,
+) -> Result<ChatRequest, GatewayError> {
     let prompt = match completion.prompt {
         Prompt::Text(text) => text,
         Prompt::Texts(mut texts) if texts.len() == 1 => texts.remove(0),
@@ -229,7 +231,9 @@ fn completion_to_chat(completion: CompletionRequest) -> Result<ChatRequest, Gate
     })
 }
 
-fn chat_answer_to_completion(response: GatewayResponse) -> Result<GatewayResponse, GatewayError> {
+pub(crate) fn chat_answer_to_completion(
+    response: GatewayResponse,
+) -> Result<GatewayResponse, GatewayError> {
     let GatewayResponse { payload, meta } = response;
     let payload = match payload {
         Payload::Chat(chat) => Payload::Completion(chat_to_completion(chat)),

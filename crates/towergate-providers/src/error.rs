@@ -56,6 +56,16 @@ impl StdError for ProviderConfigError {}
 /// Most bytes of a non-JSON error body kept in the message.
 const BODY_EXCERPT: usize = 1024;
 
+/// A provider asked for an operation it has no API for (400), such as
+/// embeddings from Anthropic.
+#[cfg(feature = "anthropic")]
+pub(crate) fn not_served(provider: &str, endpoint: towergate_core::EndpointType) -> GatewayError {
+    GatewayError::invalid(format!(
+        "endpoint type {} is not supported by provider {provider}",
+        endpoint.as_str()
+    ))
+}
+
 /// The upstream did not send its answer's headers in time (504).
 pub(crate) fn timed_out(host: &str, waited: Duration) -> GatewayError {
     GatewayError::new(
@@ -97,8 +107,9 @@ pub(crate) fn broken_body(host: &str, error: &(dyn StdError + 'static)) -> Gatew
 /// The upstream answered with a status that is not a success.
 ///
 /// Keeps the status and, when the body is OpenAI's error shape, its
-/// `error.message` (also `code` and `param`); otherwise the body text,
-/// cut to about a kilobyte.
+/// `error.message` (also `code` and `param`); when it has a top-level
+/// `message` instead (Cohere, Mistral), that; otherwise the body text, cut
+/// to about a kilobyte.
 pub(crate) fn from_status(
     host: &str,
     status: StatusCode,
@@ -112,7 +123,10 @@ pub(crate) fn from_status(
     }
     let mut error = match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(envelope) => envelope.into_error(status),
-        Err(_) => GatewayError::upstream(status, body_excerpt(host, status, body)),
+        Err(_) => match serde_json::from_slice::<MessageEnvelope>(body) {
+            Ok(envelope) => GatewayError::upstream(status, envelope.text()),
+            Err(_) => GatewayError::upstream(status, body_excerpt(host, status, body)),
+        },
     };
     if let Some(wait) = retry_after(headers) {
         error = error.with_retry_after(wait);
@@ -210,6 +224,56 @@ impl ErrorEnvelope {
     }
 }
 
+/// `{"message": ...}` at the top level: Cohere's `{"id", "message"}`, and
+/// Mistral's `{"object": "error", "message": ...}` whose message is text or
+/// a validation report `{"detail": [{"loc", "msg"}, ...]}`.
+#[derive(Deserialize)]
+struct MessageEnvelope {
+    message: serde_json::Value,
+}
+
+impl MessageEnvelope {
+    fn text(&self) -> String {
+        use serde_json::Value;
+        let detail = match &self.message {
+            Value::String(text) => return text.clone(),
+            Value::Object(fields) => fields.get("detail"),
+            _ => None,
+        };
+        match detail {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(problems)) => problems
+                .iter()
+                .map(|problem| {
+                    let text = problem
+                        .get("msg")
+                        .and_then(Value::as_str)
+                        .unwrap_or("invalid");
+                    let at: Vec<String> = problem
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|loc| {
+                            loc.iter()
+                                .map(|part| match part {
+                                    Value::String(name) => name.clone(),
+                                    other => other.to_string(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if at.is_empty() {
+                        text.to_owned()
+                    } else {
+                        format!("{}: {text}", at.join("."))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => self.message.to_string(),
+        }
+    }
+}
+
 /// The innermost cause's text, which is the one that says what happened
 /// ("Connection refused (os error 111)").
 fn deepest_cause(error: &(dyn StdError + 'static)) -> String {
@@ -268,6 +332,27 @@ mod tests {
         );
         assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(error.message().contains("`h:1`"), "{}", error.message());
+    }
+
+    #[test]
+    fn a_top_level_message_is_kept() {
+        let cohere = br#"{"id":"e1","message":"invalid api token"}"#;
+        let error = from_status("h", StatusCode::UNAUTHORIZED, &HeaderMap::new(), cohere);
+        assert_eq!(error.message(), "invalid api token");
+        let mistral = br#"{"object":"error","message":{"detail":[{"type":"extra_forbidden",
+            "loc":["body","stream_options"],"msg":"Extra inputs are not permitted","input":{}}]},
+            "type":"invalid_request_message_error","param":null,"code":null}"#;
+        let error = from_status(
+            "h",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &HeaderMap::new(),
+            mistral,
+        );
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            error.message(),
+            "body.stream_options: Extra inputs are not permitted"
+        );
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //!
 //! - [`openai`]: OpenAI, Azure OpenAI and the OpenAI-compatible family
 //!   (Groq, DeepSeek, xAI, OpenRouter, Ollama, Together AI, Databricks).
+//! - [`gemini`] (feature `gemini`): Google's Gemini API.
+//! - [`tgi`] (feature `tgi`): Hugging Face Text Generation Inference.
+//! - [`mlflow_serving`] (feature `mlflow-serving`): a model served by MLflow.
+//! - [`anthropic`] (feature `anthropic`): Anthropic's Messages API.
+//! - [`mistral`] (feature `mistral`): Mistral AI.
+//! - [`cohere`] (feature `cohere`): Cohere's v2 chat and embed APIs.
 //! - [`from_mlflow`]: any of them from an MLflow AI Gateway `model` block;
 //!   [`unknown_config_keys`]: the block's `config` keys it ignores.
 //!
@@ -15,11 +21,57 @@
 //! (502); one that does not answer in time is a timeout (504). Messages
 //! name the upstream host, never a key.
 
+#[cfg(feature = "anthropic")]
+pub mod anthropic;
+#[cfg(any(
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "tgi"
+))]
+#[cfg_attr(not(all(feature = "anthropic", feature = "cohere")), allow(dead_code))]
+pub(crate) mod chunks;
 pub mod client;
+#[cfg(feature = "cohere")]
+pub mod cohere;
 pub mod completions_over_chat;
 mod error;
+pub mod future;
+#[cfg(feature = "gemini")]
+pub mod gemini;
+#[cfg(feature = "mistral")]
+pub mod mistral;
 mod mlflow;
+#[cfg(feature = "mlflow-serving")]
+pub mod mlflow_serving;
 pub mod openai;
+// Shared by the adapters behind features: with some of them left out, some
+// helpers have no user.
+#[cfg_attr(
+    not(all(
+        feature = "anthropic",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+        feature = "mlflow-serving",
+        feature = "tgi"
+    )),
+    allow(dead_code)
+)]
+pub(crate) mod sse;
+#[cfg(feature = "tgi")]
+pub mod tgi;
+#[cfg_attr(
+    not(all(
+        feature = "anthropic",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+        feature = "mlflow-serving",
+        feature = "tgi"
+    )),
+    allow(dead_code)
+)]
+pub(crate) mod upstream;
 
 pub use client::HttpClient;
 pub use error::ProviderConfigError;

@@ -14,6 +14,12 @@
 //! | `ollama` | `api_key` (optional), `api_base` |
 //! | `togetherai` | `togetherai_api_key`, `api_base` |
 //! | `databricks` | `host` (the workspace URL) or `api_base`, `token` |
+//! | `gemini` | `gemini_api_key`, `gemini_api_base` |
+//! | `huggingface-text-generation-inference` | `hf_server_url` |
+//! | `mlflow-model-serving` | `model_server_url` |
+//! | `anthropic` | `anthropic_api_key`, `anthropic_version` (default `2023-06-01`), `anthropic_api_base` |
+//! | `mistral` | `mistral_api_key`, `mistral_api_base` |
+//! | `cohere` | `cohere_api_key`, `api_base` |
 //!
 //! ```
 //! use serde_json::json;
@@ -59,18 +65,36 @@ const SUPPORTED: &[&str] = &[
     "ollama",
     "togetherai",
     "databricks",
+    #[cfg(feature = "gemini")]
+    "gemini",
+    #[cfg(feature = "tgi")]
+    "huggingface-text-generation-inference",
+    #[cfg(feature = "mlflow-serving")]
+    "mlflow-model-serving",
+    #[cfg(feature = "anthropic")]
+    "anthropic",
+    #[cfg(feature = "mistral")]
+    "mistral",
+    #[cfg(feature = "cohere")]
+    "cohere",
 ];
 
 /// Provider names MLflow (or towergate's config) knows that have no adapter here yet.
 const NOT_YET: &[&str] = &[
+    #[cfg(not(feature = "anthropic"))]
     "anthropic",
+    #[cfg(not(feature = "gemini"))]
     "gemini",
     "vertex_ai",
+    #[cfg(not(feature = "cohere"))]
     "cohere",
+    #[cfg(not(feature = "mistral"))]
     "mistral",
     "bedrock",
     "amazon-bedrock",
+    #[cfg(not(feature = "tgi"))]
     "huggingface-text-generation-inference",
+    #[cfg(not(feature = "mlflow-serving"))]
     "mlflow-model-serving",
     "databricks-model-serving",
     "ai21labs",
@@ -93,6 +117,18 @@ fn config_keys(provider: &str) -> Option<&'static [&'static str]> {
         "groq" | "deepseek" | "xai" | "openrouter" | "ollama" => COMPATIBLE_KEYS,
         "togetherai" => TOGETHERAI_KEYS,
         "databricks" => DATABRICKS_KEYS,
+        #[cfg(feature = "gemini")]
+        "gemini" => GEMINI_KEYS,
+        #[cfg(feature = "tgi")]
+        "huggingface-text-generation-inference" => TGI_KEYS,
+        #[cfg(feature = "mlflow-serving")]
+        "mlflow-model-serving" => MLFLOW_SERVING_KEYS,
+        #[cfg(feature = "anthropic")]
+        "anthropic" => ANTHROPIC_KEYS,
+        #[cfg(feature = "mistral")]
+        "mistral" => MISTRAL_KEYS,
+        #[cfg(feature = "cohere")]
+        "cohere" => COHERE_KEYS,
         _ => return None,
     })
 }
@@ -143,6 +179,39 @@ pub fn from_mlflow(
         "ollama" => ollama(model_name, config, client)?,
         "togetherai" => togetherai(model_name, config, client)?,
         "databricks" => databricks(model_name, config, client)?,
+        #[cfg(feature = "gemini")]
+        "gemini" => {
+            return Ok(BoxCloneSyncService::new(gemini(
+                model_name, config, client,
+            )?));
+        }
+        #[cfg(feature = "tgi")]
+        "huggingface-text-generation-inference" => {
+            return Ok(BoxCloneSyncService::new(tgi(model_name, config, client)?));
+        }
+        #[cfg(feature = "mlflow-serving")]
+        "mlflow-model-serving" => {
+            let service = mlflow_serving(model_name, config, client)?;
+            return Ok(BoxCloneSyncService::new(service));
+        }
+        #[cfg(feature = "anthropic")]
+        "anthropic" => {
+            return Ok(BoxCloneSyncService::new(anthropic(
+                model_name, config, client,
+            )?));
+        }
+        #[cfg(feature = "mistral")]
+        "mistral" => {
+            return Ok(BoxCloneSyncService::new(mistral(
+                model_name, config, client,
+            )?));
+        }
+        #[cfg(feature = "cohere")]
+        "cohere" => {
+            return Ok(BoxCloneSyncService::new(cohere(
+                model_name, config, client,
+            )?));
+        }
         other if NOT_YET.contains(&other) => {
             return Err(ProviderConfigError::new(format!(
                 "provider `{other}` is not supported yet"
@@ -174,6 +243,173 @@ const COMPATIBLE_KEYS: &[&str] = &["api_key", "api_base"];
 const TOGETHERAI_KEYS: &[&str] = &["togetherai_api_key", "api_base"];
 
 const DATABRICKS_KEYS: &[&str] = &["host", "token", "client_id", "client_secret", "api_base"];
+
+#[cfg(feature = "gemini")]
+const GEMINI_KEYS: &[&str] = &["gemini_api_key", "gemini_api_base", "api_base"];
+
+#[cfg(feature = "tgi")]
+const TGI_KEYS: &[&str] = &["hf_server_url", "api_base"];
+
+#[cfg(feature = "mlflow-serving")]
+const MLFLOW_SERVING_KEYS: &[&str] = &["model_server_url", "api_base"];
+
+/// Google Gemini: MLflow's `gemini_api_key`, and `gemini_api_base` or `api_base`.
+#[cfg(feature = "gemini")]
+fn gemini(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::gemini::Gemini, ProviderConfigError> {
+    let keys = Keys::new("gemini", config);
+    let api_key = keys.required("gemini_api_key")?;
+    let mut builder = crate::gemini::Gemini::builder(keys.model(model)?).api_key(api_key);
+    let (base_key, api_base) = keys.base("gemini_api_base")?;
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    builder.build(client).map_err(|error| {
+        let key = match error.key() {
+            Some("api_base") => base_key,
+            Some("api_key") => "gemini_api_key",
+            Some(other) => other,
+            None => "config",
+        };
+        keys.error(key, error.message())
+    })
+}
+
+/// Text Generation Inference: MLflow's `hf_server_url`, or `api_base`.
+#[cfg(feature = "tgi")]
+fn tgi(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::tgi::Tgi, ProviderConfigError> {
+    let keys = Keys::new("huggingface-text-generation-inference", config);
+    let (base_key, server_url) = keys.base("hf_server_url")?;
+    let server_url = server_url.ok_or_else(|| keys.missing("hf_server_url"))?;
+    let mut builder = crate::tgi::Tgi::builder(server_url);
+    if !model.trim().is_empty() {
+        builder = builder.model(model);
+    }
+    builder
+        .build(client)
+        .map_err(|error| keys.error(base_key, error.message()))
+}
+
+/// A model served by MLflow: MLflow's `model_server_url`, or `api_base`.
+#[cfg(feature = "mlflow-serving")]
+fn mlflow_serving(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::mlflow_serving::MlflowServing, ProviderConfigError> {
+    let keys = Keys::new("mlflow-model-serving", config);
+    let (base_key, server_url) = keys.base("model_server_url")?;
+    let server_url = server_url.ok_or_else(|| keys.missing("model_server_url"))?;
+    crate::mlflow_serving::MlflowServing::builder(server_url, keys.model(model)?)
+        .build(client)
+        .map_err(|error| keys.error(base_key, error.message()))
+}
+
+#[cfg(feature = "anthropic")]
+const ANTHROPIC_KEYS: &[&str] = &[
+    "anthropic_api_key",
+    "anthropic_version",
+    "anthropic_api_base",
+    "api_base",
+];
+
+#[cfg(feature = "mistral")]
+const MISTRAL_KEYS: &[&str] = &["mistral_api_key", "mistral_api_base", "api_base"];
+
+#[cfg(feature = "cohere")]
+const COHERE_KEYS: &[&str] = &["cohere_api_key", "api_base"];
+
+/// Names MLflow's key in an error a provider's builder found.
+#[cfg(any(feature = "anthropic", feature = "mistral", feature = "cohere"))]
+fn renamed(
+    keys: &Keys<'_>,
+    error: &ProviderConfigError,
+    rename: impl Fn(&str) -> &str,
+) -> ProviderConfigError {
+    let key = error.key().map(&rename).unwrap_or("config");
+    keys.error(key, error.message())
+}
+
+/// Anthropic: MLflow's `anthropic_api_key` and `anthropic_version`, and
+/// `anthropic_api_base` or `api_base`.
+#[cfg(feature = "anthropic")]
+fn anthropic(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::anthropic::Anthropic, ProviderConfigError> {
+    let keys = Keys::new("anthropic", config);
+    let api_key = keys.required("anthropic_api_key")?;
+    let mut builder = crate::anthropic::Anthropic::builder(keys.model(model)?).api_key(api_key);
+    if let Some(version) = keys.optional("anthropic_version")? {
+        builder = builder.version(version);
+    }
+    let (base_key, api_base) = keys.base("anthropic_api_base")?;
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    builder.build(client).map_err(|error| {
+        renamed(&keys, &error, |key| match key {
+            "api_base" => base_key,
+            "api_key" => "anthropic_api_key",
+            "version" => "anthropic_version",
+            other => other,
+        })
+    })
+}
+
+/// Mistral: MLflow's `mistral_api_key`, and `mistral_api_base` or `api_base`.
+#[cfg(feature = "mistral")]
+fn mistral(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::mistral::Mistral, ProviderConfigError> {
+    let keys = Keys::new("mistral", config);
+    let api_key = keys.required("mistral_api_key")?;
+    let mut builder = crate::mistral::Mistral::builder(keys.model(model)?).api_key(api_key);
+    let (base_key, api_base) = keys.base("mistral_api_base")?;
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    builder.build(client).map_err(|error| {
+        renamed(&keys, &error, |key| match key {
+            "api_base" => base_key,
+            "api_key" => "mistral_api_key",
+            other => other,
+        })
+    })
+}
+
+/// Cohere: MLflow's `cohere_api_key`, and `api_base`.
+#[cfg(feature = "cohere")]
+fn cohere(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::cohere::Cohere, ProviderConfigError> {
+    let keys = Keys::new("cohere", config);
+    let api_key = keys.required("cohere_api_key")?;
+    let mut builder = crate::cohere::Cohere::builder(keys.model(model)?).api_key(api_key);
+    let (base_key, api_base) = keys.base("api_base")?;
+    if let Some(api_base) = api_base {
+        builder = builder.api_base(api_base);
+    }
+    builder.build(client).map_err(|error| {
+        renamed(&keys, &error, |key| match key {
+            "api_base" => base_key,
+            "api_key" => "cohere_api_key",
+            other => other,
+        })
+    })
+}
 
 fn openai(
     model: &str,

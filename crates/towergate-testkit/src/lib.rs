@@ -13,6 +13,23 @@
 //! last user message (or the prompt), a token is a whitespace-separated
 //! word, and an embedding is a unit vector derived from a hash of its input.
 //!
+//! The same server speaks other providers' wires on their own paths, each
+//! in its own request, answer, stream and error shapes and as strict about
+//! unknown fields as the provider is: Anthropic's `POST /v1/messages`
+//! ([`MockUpstream::base_url`]), Mistral's chat and embeddings under
+//! [`MockUpstream::mistral_base_url`], and Cohere's `POST /v2/chat` and
+//! `POST /v2/embed` ([`MockUpstream::url`]). Where the provider refuses
+//! extra body fields, only the `x-mock-fault` header carries per-request
+//! settings.
+//! Also Gemini's `models/{model}:generateContent`,
+//! `:streamGenerateContent?alt=sse`, `:embedContent` and
+//! `:batchEmbedContents` under [`MockUpstream::gemini_base_url`]; Text
+//! Generation Inference's `POST /generate` and `POST /generate_stream`
+//! (per-request settings in `parameters.mock`); and an MLflow model
+//! server's `POST /invocations` (per-request settings in `params.mock`; a
+//! path ending in `/embed/invocations` serves an embedding model), both at
+//! [`MockUpstream::url`].
+//!
 //! ```
 //! use std::time::Duration;
 //! use towergate_testkit::{Behavior, Fault, MockUpstream};
@@ -36,12 +53,19 @@
 mod answer;
 pub mod behavior;
 mod connection;
+mod dialect;
 mod pace;
 pub mod provider;
 pub mod redis;
 pub mod server;
 mod sse;
 mod wire;
+mod wire_anthropic;
+mod wire_cohere;
+mod wire_gemini;
+mod wire_mistral;
+mod wire_mlflow_serving;
+mod wire_tgi;
 
 pub use behavior::{Behavior, Fault, ParseFaultError};
 pub use provider::MockProvider;

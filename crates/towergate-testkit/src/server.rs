@@ -57,7 +57,8 @@ use crate::{
 /// `/completions` or `/embeddings` (so both `/v1/chat/completions` and
 /// Azure's `/openai/deployments/{name}/chat/completions` work) and
 /// `GET /v1/models`, as OpenAI does, with deterministic answers: the reply
-/// echoes the last user message and token counts are word counts.
+/// echoes the last user message and token counts are word counts. Other
+/// providers' wires are answered on their own paths (see the crate docs).
 #[derive(Debug)]
 pub struct MockUpstream {
     addr: SocketAddr,
@@ -83,14 +84,14 @@ pub struct RecordedRequest {
 
 /// State shared by the server's handle and its connections.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     behavior: Mutex<Behavior>,
     key: Mutex<Option<String>>,
     requests: Mutex<Vec<RecordedRequest>>,
     record: AtomicBool,
-    next_id: AtomicU64,
+    pub(crate) next_id: AtomicU64,
     connections: AtomicUsize,
-    streams: Arc<StreamCounters>,
+    pub(crate) streams: Arc<StreamCounters>,
     stop: watch::Receiver<bool>,
 }
 
@@ -162,6 +163,17 @@ impl MockUpstream {
     /// `http://127.0.0.1:PORT/v1`, what `openai_api_base` points at.
     pub fn base_url(&self) -> String {
         format!("{}/v1", self.url())
+    }
+
+    /// `http://127.0.0.1:PORT/mistral/v1`, what `mistral_api_base` points at:
+    /// Mistral's paths are OpenAI's, so the mock serves its wire under a prefix.
+    pub fn mistral_base_url(&self) -> String {
+        format!("{}{}/v1", self.url(), crate::wire_mistral::PREFIX)
+    }
+
+    /// `http://127.0.0.1:PORT/v1beta`, what `gemini_api_base` points at.
+    pub fn gemini_base_url(&self) -> String {
+        format!("{}/v1beta", self.url())
     }
 
     /// Changes how later requests are answered.
@@ -326,6 +338,9 @@ async fn respond(
     parts: &http::request::Parts,
     body: &Value,
 ) -> Response<Body> {
+    if let Some(dialect) = crate::dialect::find(&parts.method, parts.uri.path()) {
+        return crate::dialect::respond(dialect, shared, control, parts, body).await;
+    }
     if let Some(refusal) = shared.refuse_key(&parts.headers) {
         return refusal;
     }
@@ -375,6 +390,11 @@ async fn respond(
 }
 
 impl Shared {
+    /// The key requests must present, if one is required.
+    pub(crate) fn required_key(&self) -> Option<String> {
+        lock(&self.key).clone()
+    }
+
     /// OpenAI's 401 answer when a key is required and the request lacks it.
     fn refuse_key(&self, headers: &HeaderMap) -> Option<Response<Body>> {
         let key = lock(&self.key).clone()?;
@@ -407,7 +427,11 @@ impl Shared {
     }
 
     /// The server's behavior with the request's header and body settings over it.
-    fn behavior_for(&self, headers: &HeaderMap, body: &Value) -> Result<Behavior, String> {
+    pub(crate) fn behavior_for(
+        &self,
+        headers: &HeaderMap,
+        body: &Value,
+    ) -> Result<Behavior, String> {
         let mut overrides = Overrides::default();
         if let Some(value) = headers.get("x-mock-fault") {
             let text = value
@@ -422,7 +446,7 @@ impl Shared {
     }
 
     /// Waits until the server shuts down.
-    async fn never_answer(&self) {
+    pub(crate) async fn never_answer(&self) {
         let mut stop = self.stop.clone();
         let _ = stop.wait_for(|stopped| *stopped).await;
     }
@@ -537,7 +561,7 @@ fn shape(answer: Answer, behavior: &Behavior, counters: &Arc<StreamCounters>) ->
     }
 }
 
-fn stream_response(
+pub(crate) fn stream_response(
     events: Vec<Bytes>,
     interval: std::time::Duration,
     complete: bool,

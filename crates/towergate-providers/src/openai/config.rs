@@ -8,7 +8,10 @@ use http::{
 };
 
 use super::OpenAi;
-use crate::{HttpClient, ProviderConfigError};
+use crate::{
+    HttpClient, ProviderConfigError,
+    upstream::{Secret, describe_host},
+};
 
 /// OpenAI's own API.
 pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
@@ -76,16 +79,6 @@ impl Compatible {
             Compatible::TogetherAi => Some("https://api.together.xyz/v1"),
             Compatible::Databricks => None,
         }
-    }
-}
-
-/// A secret that never shows in `Debug` output.
-#[derive(Clone)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 
@@ -162,7 +155,7 @@ impl OpenAiBuilder {
 
     /// The key: sent as `Authorization: Bearer KEY`, or as `api-key: KEY` for Azure.
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret(api_key.into()));
+        self.api_key = Some(Secret::new(api_key));
         self
     }
 
@@ -188,7 +181,7 @@ impl OpenAiBuilder {
     /// Authenticates to Azure with a Microsoft Entra ID (Azure AD) token, sent
     /// as `Authorization: Bearer TOKEN`, instead of an `api-key`. Needs [`azure`](Self::azure).
     pub fn azure_ad_token(mut self, token: impl Into<String>) -> Self {
-        let token = Some(Secret(token.into()));
+        let token = Some(Secret::new(token));
         match &mut self.azure {
             Some(azure) => azure.ad_token = token,
             None => {
@@ -399,29 +392,9 @@ fn check_url_segment(what: &str, value: &str) -> Result<(), ProviderConfigError>
 }
 
 fn bearer(secret: &Secret) -> Result<HeaderValue, ProviderConfigError> {
-    let mut value =
-        HeaderValue::from_str(&format!("Bearer {}", secret.0)).map_err(|_| invalid_secret())?;
-    value.set_sensitive(true);
-    Ok(value)
+    secret.header("Bearer ", "api_key")
 }
 
 fn sensitive(secret: &Secret) -> Result<HeaderValue, ProviderConfigError> {
-    let mut value = HeaderValue::from_str(&secret.0).map_err(|_| invalid_secret())?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-fn invalid_secret() -> ProviderConfigError {
-    ProviderConfigError::for_key(
-        "api_key",
-        "the key contains characters not allowed in an HTTP header (a line break?)",
-    )
-}
-
-fn describe_host(uri: &Uri) -> Arc<str> {
-    let host = uri.host().unwrap_or("upstream");
-    match uri.port_u16() {
-        Some(port) => format!("{host}:{port}").into(),
-        None => host.into(),
-    }
+    secret.header("", "api_key")
 }

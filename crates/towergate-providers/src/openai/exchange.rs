@@ -4,9 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, header::ACCEPT};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use tokio::time::{Instant, timeout_at};
 use towergate_core::{
     GatewayError, GatewayResponse, Payload, ResponseMeta, chat::ChatChunk,
     completion::CompletionChunk,
@@ -18,10 +17,7 @@ use super::{
     encode::{Encoded, Kind},
     stream::SseChunks,
 };
-use crate::{HttpClient, error};
-
-/// Most bytes of an error body read to find the upstream's message.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
+use crate::{HttpClient, error, upstream};
 
 pub(super) async fn exchange(
     config: Arc<Config>,
@@ -29,42 +25,23 @@ pub(super) async fn exchange(
     encoded: Encoded,
 ) -> Result<GatewayResponse, GatewayError> {
     let request = build_request(&config, &encoded)?;
-    let started = Instant::now();
-    let deadline = started + config.request_timeout;
     let host = &config.host;
-
-    let response = match timeout_at(deadline, client.request(request)).await {
-        Err(_) => return Err(error::timed_out(host, config.request_timeout)),
-        Ok(Err(failure)) => {
-            tracing::debug!(upstream = %host, error = %failure, "upstream call failed");
-            return Err(error::unreachable(host, &failure));
-        }
-        Ok(Ok(response)) => response,
-    };
-    let upstream_latency = started.elapsed();
-    let (parts, body) = response.into_parts();
-
-    if !parts.status.is_success() {
-        let limited = Limited::new(body, ERROR_BODY_LIMIT);
-        let bytes = match timeout_at(deadline, limited.collect()).await {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            // Too large, broken or slow: the status alone still says what happened.
-            _ => Bytes::new(),
-        };
-        let failure = error::from_status(host, parts.status, &parts.headers, &bytes);
-        tracing::debug!(upstream = %host, status = %parts.status, "upstream answered with an error");
-        return Err(failure);
-    }
+    let sent = upstream::send(
+        &client,
+        request,
+        host,
+        config.request_timeout,
+        error::from_status,
+    )
+    .await?;
+    let upstream_latency = sent.latency;
 
     let mut response = if encoded.stream {
-        stream_response(&config, encoded.kind, body)
+        stream_response(&config, encoded.kind, sent.body)
     } else {
-        let bytes = match timeout_at(deadline, body.collect()).await {
-            Err(_) => return Err(error::timed_out(host, config.request_timeout)),
-            Ok(Err(failure)) => return Err(error::broken_body(host, &failure)),
-            Ok(Ok(collected)) => collected.to_bytes(),
-        };
-        decode(encoded.kind, parts.status, &bytes, host)?
+        let status = sent.status;
+        let bytes = sent.bytes(host).await?;
+        decode(encoded.kind, status, &bytes, host)?
     };
     response.meta.provider = Some(config.provider.to_owned());
     response.meta.upstream_latency = Some(upstream_latency);

@@ -10,34 +10,24 @@
 use std::{
     marker::PhantomData,
     pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     task::{Context, Poll, ready},
     time::Duration,
 };
 
 use bytes::Bytes;
-use eventsource_stream::{Event, EventStream, EventStreamError, Eventsource};
 use futures_core::Stream;
 use http_body::Body;
 use serde::de::DeserializeOwned;
-use tokio::time::{Instant, Sleep};
 use towergate_core::GatewayError;
 
-use crate::error;
+use crate::{error, sse::SseEvents};
 
 /// Chunks of type `T` read from an SSE body `B`.
 pub(crate) struct SseChunks<T, B> {
-    /// `None` once the stream has ended; dropping it closes the connection.
-    events: Option<Pin<Box<EventStream<DataFrames<B>>>>>,
-    /// Set by [`DataFrames`] whenever bytes arrive, even ones that make no
-    /// event yet (SSE comments used as keep-alives).
-    activity: Arc<AtomicBool>,
-    idle: Pin<Box<Sleep>>,
-    idle_timeout: Duration,
-    host: Arc<str>,
+    events: SseEvents<B>,
+    /// Set once the stream has ended, cleanly or with an error item.
+    ended: bool,
     what: &'static str,
     _chunk: PhantomData<fn() -> T>,
 }
@@ -48,76 +38,18 @@ where
 {
     /// Reads `body`; `what` names a chunk in error messages ("a chat completion chunk").
     pub(crate) fn new(body: B, idle_timeout: Duration, host: Arc<str>, what: &'static str) -> Self {
-        let activity = Arc::new(AtomicBool::new(false));
-        let frames = DataFrames {
-            body,
-            activity: Arc::clone(&activity),
-        };
         Self {
-            events: Some(Box::pin(frames.eventsource())),
-            activity,
-            idle: Box::pin(tokio::time::sleep(idle_timeout)),
-            idle_timeout,
-            host,
+            events: SseEvents::new(body, idle_timeout, host),
+            ended: false,
             what,
             _chunk: PhantomData,
         }
     }
 
     fn finish(&mut self, item: Option<GatewayError>) -> Poll<Option<Result<T, GatewayError>>> {
-        self.events = None;
+        self.events.close();
+        self.ended = true;
         Poll::Ready(item.map(Err))
-    }
-
-    fn rearm(&mut self) {
-        self.idle.as_mut().reset(Instant::now() + self.idle_timeout);
-    }
-}
-
-impl<T, B> SseChunks<T, B>
-where
-    T: DeserializeOwned,
-    B: Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    fn on_event(&mut self, event: &Event) -> Option<Poll<Option<Result<T, GatewayError>>>> {
-        let data = event.data.trim();
-        if data.is_empty() {
-            return None;
-        }
-        if data == "[DONE]" {
-            return Some(self.finish(None));
-        }
-        match serde_json::from_str::<T>(data) {
-            Ok(chunk) => Some(Poll::Ready(Some(Ok(chunk)))),
-            Err(parse) => {
-                let error = error::from_stream_event(data).unwrap_or_else(|| {
-                    GatewayError::bad_gateway(format!(
-                        "upstream `{}` sent a stream event that is not {}: {parse}",
-                        self.host, self.what
-                    ))
-                });
-                Some(self.finish(Some(error)))
-            }
-        }
-    }
-
-    fn on_failure(
-        &mut self,
-        failure: EventStreamError<B::Error>,
-    ) -> Poll<Option<Result<T, GatewayError>>> {
-        let error = match failure {
-            EventStreamError::Transport(transport) => error::broken_body(&self.host, &transport),
-            EventStreamError::Utf8(utf8) => GatewayError::bad_gateway(format!(
-                "upstream `{}` sent a stream that is not UTF-8: {utf8}",
-                self.host
-            )),
-            EventStreamError::Parser(parser) => GatewayError::bad_gateway(format!(
-                "upstream `{}` sent a malformed event stream: {parser}",
-                self.host
-            )),
-        };
-        self.finish(Some(error))
     }
 }
 
@@ -131,65 +63,36 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            let Some(events) = this.events.as_mut() else {
-                return Poll::Ready(None);
-            };
-            match events.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(event))) => {
-                    this.rearm();
-                    if let Some(poll) = this.on_event(&event) {
-                        return poll;
-                    }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match ready!(Pin::new(&mut this.events).poll_next(cx)) {
+            Some(Ok(event)) => {
+                let data = event.data.trim();
+                if data == "[DONE]" {
+                    return this.finish(None);
                 }
-                Poll::Ready(Some(Err(failure))) => return this.on_failure(failure),
-                Poll::Ready(None) => {
-                    let error = GatewayError::bad_gateway(format!(
-                        "upstream `{}` stream ended before [DONE]",
-                        this.host
-                    ));
-                    return this.finish(Some(error));
-                }
-                Poll::Pending => {
-                    if this.activity.swap(false, Ordering::Relaxed) {
-                        this.rearm();
+                match serde_json::from_str::<T>(data) {
+                    Ok(chunk) => Poll::Ready(Some(Ok(chunk))),
+                    Err(parse) => {
+                        let error = error::from_stream_event(data).unwrap_or_else(|| {
+                            GatewayError::bad_gateway(format!(
+                                "upstream `{}` sent a stream event that is not {}: {parse}",
+                                this.events.host(),
+                                this.what
+                            ))
+                        });
+                        this.finish(Some(error))
                     }
-                    ready!(this.idle.as_mut().poll(cx));
-                    let error = error::stream_idle(&this.host, this.idle_timeout);
-                    return this.finish(Some(error));
                 }
             }
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The data frames of a body, noting that bytes arrived.
-    struct DataFrames<B> {
-        #[pin]
-        body: B,
-        activity: Arc<AtomicBool>,
-    }
-}
-
-impl<B> Stream for DataFrames<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Item = Result<Bytes, B::Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        loop {
-            match ready!(this.body.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        this.activity.store(true, Ordering::Relaxed);
-                        return Poll::Ready(Some(Ok(data)));
-                    }
-                }
-                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
-                None => return Poll::Ready(None),
+            Some(Err(error)) => this.finish(Some(error)),
+            None => {
+                let error = GatewayError::bad_gateway(format!(
+                    "upstream `{}` stream ended before [DONE]",
+                    this.events.host()
+                ));
+                this.finish(Some(error))
             }
         }
     }
