@@ -7,7 +7,27 @@ mod common;
 
 use common::{post_json, start};
 use serde_json::json;
-use towergate_testkit::behavior::{Behavior, Fault};
+use towergate_testkit::{
+    BEDROCK_ACCESS_KEY_ID, BEDROCK_SECRET_ACCESS_KEY,
+    behavior::{Behavior, Fault},
+};
+
+/// Every adapted provider's endpoint, on the mock's wires.
+fn providers() -> String {
+    format!(
+        "{PROVIDERS}  - name: bedrock
+    endpoint_type: llm/v1/chat
+    model:
+      provider: amazon-bedrock
+      name: anthropic.claude-3-haiku-20240307-v1:0
+      config:
+        aws_config: {{aws_region: us-east-1, aws_access_key_id: {BEDROCK_ACCESS_KEY_ID},
+                     aws_secret_access_key: {BEDROCK_SECRET_ACCESS_KEY}}}
+        api_base: \"{{upstream_root}}\"
+    pricing: {{input_per_million: 0.25, output_per_million: 1.25}}
+"
+    )
+}
 
 const PROVIDERS: &str = r#"
 endpoints:
@@ -45,9 +65,9 @@ endpoints:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_provider_answers_through_the_openai_front_with_usage_and_cost() {
-    let gateway = start(PROVIDERS).await;
+    let gateway = start(&providers()).await;
     let url = gateway.url("/v1/chat/completions");
-    for endpoint in ["claude", "gemini", "mistral", "cohere"] {
+    for endpoint in ["claude", "gemini", "mistral", "cohere", "bedrock"] {
         let reply = post_json(
             &url,
             &[],
@@ -106,7 +126,7 @@ async fn each_provider_answers_through_the_openai_front_with_usage_and_cost() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_providers_error_message_reaches_the_caller() {
-    let gateway = start(PROVIDERS).await;
+    let gateway = start(&providers()).await;
     gateway
         .upstream
         .set_behavior(Behavior::new().fault(Fault::Status(529)));

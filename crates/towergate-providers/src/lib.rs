@@ -12,6 +12,7 @@
 //! - [`anthropic`] (feature `anthropic`): Anthropic's Messages API.
 //! - [`mistral`] (feature `mistral`): Mistral AI.
 //! - [`cohere`] (feature `cohere`): Cohere's v2 chat and embed APIs.
+//! - [`bedrock`] (feature `bedrock`): Amazon Bedrock's Converse API, SigV4-signed.
 //! - [`from_mlflow`]: any of them from an MLflow AI Gateway `model` block;
 //!   [`unknown_config_keys`]: the block's `config` keys it ignores.
 //!
@@ -23,8 +24,11 @@
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
 #[cfg(any(
     feature = "anthropic",
+    feature = "bedrock",
     feature = "cohere",
     feature = "tgi"
 ))]

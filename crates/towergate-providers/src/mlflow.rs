@@ -65,6 +65,7 @@ const SUPPORTED: &[&str] = &[
     "ollama",
     "togetherai",
     "databricks",
+    "databricks-model-serving",
     #[cfg(feature = "gemini")]
     "gemini",
     #[cfg(feature = "tgi")]
@@ -77,6 +78,10 @@ const SUPPORTED: &[&str] = &[
     "mistral",
     #[cfg(feature = "cohere")]
     "cohere",
+    #[cfg(feature = "bedrock")]
+    "bedrock",
+    #[cfg(feature = "bedrock")]
+    "amazon-bedrock",
 ];
 
 /// Provider names MLflow (or towergate's config) knows that have no adapter here yet.
@@ -90,13 +95,14 @@ const NOT_YET: &[&str] = &[
     "cohere",
     #[cfg(not(feature = "mistral"))]
     "mistral",
+    #[cfg(not(feature = "bedrock"))]
     "bedrock",
+    #[cfg(not(feature = "bedrock"))]
     "amazon-bedrock",
     #[cfg(not(feature = "tgi"))]
     "huggingface-text-generation-inference",
     #[cfg(not(feature = "mlflow-serving"))]
     "mlflow-model-serving",
-    "databricks-model-serving",
     "ai21labs",
     "mosaicml",
     "palm",
@@ -117,6 +123,7 @@ fn config_keys(provider: &str) -> Option<&'static [&'static str]> {
         "groq" | "deepseek" | "xai" | "openrouter" | "ollama" => COMPATIBLE_KEYS,
         "togetherai" => TOGETHERAI_KEYS,
         "databricks" => DATABRICKS_KEYS,
+        "databricks-model-serving" => DATABRICKS_MODEL_SERVING_KEYS,
         #[cfg(feature = "gemini")]
         "gemini" => GEMINI_KEYS,
         #[cfg(feature = "tgi")]
@@ -129,6 +136,8 @@ fn config_keys(provider: &str) -> Option<&'static [&'static str]> {
         "mistral" => MISTRAL_KEYS,
         #[cfg(feature = "cohere")]
         "cohere" => COHERE_KEYS,
+        #[cfg(feature = "bedrock")]
+        "bedrock" | "amazon-bedrock" => BEDROCK_KEYS,
         _ => return None,
     })
 }
@@ -179,6 +188,7 @@ pub fn from_mlflow(
         "ollama" => ollama(model_name, config, client)?,
         "togetherai" => togetherai(model_name, config, client)?,
         "databricks" => databricks(model_name, config, client)?,
+        "databricks-model-serving" => databricks_model_serving(model_name, config, client)?,
         #[cfg(feature = "gemini")]
         "gemini" => {
             return Ok(BoxCloneSyncService::new(gemini(
@@ -210,6 +220,12 @@ pub fn from_mlflow(
         "cohere" => {
             return Ok(BoxCloneSyncService::new(cohere(
                 model_name, config, client,
+            )?));
+        }
+        #[cfg(feature = "bedrock")]
+        name @ ("bedrock" | "amazon-bedrock") => {
+            return Ok(BoxCloneSyncService::new(bedrock(
+                name, model_name, config, client,
             )?));
         }
         other if NOT_YET.contains(&other) => {
@@ -244,6 +260,12 @@ const TOGETHERAI_KEYS: &[&str] = &["togetherai_api_key", "api_base"];
 
 const DATABRICKS_KEYS: &[&str] = &["host", "token", "client_id", "client_secret", "api_base"];
 
+const DATABRICKS_MODEL_SERVING_KEYS: &[&str] = &[
+    "databricks_workspace_url",
+    "databricks_api_token",
+    "api_base",
+];
+
 #[cfg(feature = "gemini")]
 const GEMINI_KEYS: &[&str] = &["gemini_api_key", "gemini_api_base", "api_base"];
 
@@ -276,6 +298,66 @@ fn gemini(
         };
         keys.error(key, error.message())
     })
+}
+
+#[cfg(feature = "bedrock")]
+const BEDROCK_KEYS: &[&str] = &["aws_config", "api_base"];
+
+/// Amazon Bedrock: MLflow's `aws_config` (`aws_region`,
+/// `aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`), and
+/// `api_base`. Without keys in `aws_config` (MLflow's region-only form),
+/// the `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`
+/// and `AWS_REGION` environment variables are read, as boto3 reads them.
+#[cfg(feature = "bedrock")]
+fn bedrock(
+    provider: &str,
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<crate::bedrock::Bedrock, ProviderConfigError> {
+    let keys = Keys::new(provider, config);
+    let aws = match config.get("aws_config") {
+        Some(Value::Object(aws)) => Keys::new(provider, aws),
+        Some(_) => return Err(keys.error("aws_config", "`aws_config` must be a mapping")),
+        None => return Err(keys.missing("aws_config")),
+    };
+    if aws.optional("aws_role_arn")?.is_some() {
+        return Err(keys.error(
+            "aws_role_arn",
+            "assuming a role (`aws_role_arn`) is not supported; give `aws_access_key_id` \
+             and `aws_secret_access_key`",
+        ));
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let region = aws
+        .optional("aws_region")?
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| keys.missing("aws_region"))?;
+    let id = aws.optional("aws_access_key_id")?;
+    let secret = aws.optional("aws_secret_access_key")?;
+    let (id, secret, token) = match (id, secret) {
+        (Some(id), Some(secret)) => (id, secret, aws.optional("aws_session_token")?),
+        (Some(_), None) => return Err(keys.missing("aws_secret_access_key")),
+        (None, Some(_)) => return Err(keys.missing("aws_access_key_id")),
+        (None, None) => (
+            env("AWS_ACCESS_KEY_ID").ok_or_else(|| keys.missing("aws_access_key_id"))?,
+            env("AWS_SECRET_ACCESS_KEY").ok_or_else(|| keys.missing("aws_secret_access_key"))?,
+            env("AWS_SESSION_TOKEN"),
+        ),
+    };
+    let mut builder = crate::bedrock::Bedrock::builder(keys.model(model)?)
+        .region(region)
+        .credentials(id, secret);
+    if let Some(token) = token {
+        builder = builder.session_token(token);
+    }
+    if let Some(api_base) = keys.optional("api_base")? {
+        builder = builder.api_base(api_base);
+    }
+    builder
+        .build(client)
+        .map_err(|error| keys.error(error.key().unwrap_or("config"), error.message()))
 }
 
 /// Text Generation Inference: MLflow's `hf_server_url`, or `api_base`.
@@ -531,11 +613,44 @@ fn databricks(
             ));
         }
     }
-    let token = keys.required("token")?;
+    serving_endpoints(model, &keys, "host", "token", client)
+}
+
+/// MLflow's older name for Databricks serving endpoints, with its keys
+/// `databricks_workspace_url` and `databricks_api_token`; the same
+/// OpenAI-compatible wire as `databricks`.
+fn databricks_model_serving(
+    model: &str,
+    config: &Map<String, Value>,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let keys = Keys::new("databricks-model-serving", config);
+    serving_endpoints(
+        model,
+        &keys,
+        "databricks_workspace_url",
+        "databricks_api_token",
+        client,
+    )
+}
+
+/// A Databricks workspace's `/serving-endpoints`, from its URL under
+/// `host_key` (or `api_base`) and the token under `token_key`.
+fn serving_endpoints(
+    model: &str,
+    keys: &Keys<'_>,
+    host_key: &'static str,
+    token_key: &'static str,
+    client: &HttpClient,
+) -> Result<OpenAi, ProviderConfigError> {
+    let token = keys.required(token_key)?;
     let mut builder = OpenAi::compatible(Compatible::Databricks, keys.model(model)?).api_key(token);
     if keys.optional("api_base")?.is_none() {
-        let host = keys.optional("host")?.ok_or_else(|| {
-            keys.error("host", "missing `host` (the workspace URL) or `api_base`")
+        let host = keys.optional(host_key)?.ok_or_else(|| {
+            keys.error(
+                host_key,
+                format!("missing `{host_key}` (the workspace URL) or `api_base`"),
+            )
         })?;
         let host = host.trim_end_matches('/');
         let base = if host.starts_with("https://") || host.starts_with("http://") {
@@ -543,10 +658,10 @@ fn databricks(
         } else {
             format!("https://{host}/serving-endpoints")
         };
-        check_base_url(&base).map_err(|message| keys.error("host", message))?;
+        check_base_url(&base).map_err(|message| keys.error(host_key, message))?;
         builder = builder.api_base(base);
     }
-    compatible_build(&keys, builder, "token", client)
+    compatible_build(keys, builder, token_key, client)
 }
 
 fn compatible_build(

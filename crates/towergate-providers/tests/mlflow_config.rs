@@ -183,17 +183,33 @@ fn compatible_providers_need_their_keys() {
         json!({"host": "adb-1.azuredatabricks.net", "token": "t"}),
     )
     .unwrap();
+    // MLflow's older name, with its own keys, reaches the same wire.
+    assert_eq!(
+        refusal(
+            "databricks-model-serving",
+            json!({"databricks_workspace_url": "h"})
+        )
+        .key(),
+        Some("databricks_api_token")
+    );
+    assert_eq!(
+        refusal(
+            "databricks-model-serving",
+            json!({"databricks_api_token": "t"})
+        )
+        .key(),
+        Some("databricks_workspace_url")
+    );
+    build(
+        "databricks-model-serving",
+        json!({"databricks_workspace_url": "https://adb-1.azuredatabricks.net",
+               "databricks_api_token": "t"}),
+    )
+    .unwrap();
 }
 
 #[test]
 fn providers_without_an_adapter_yet_say_so() {
-    for provider in ["bedrock", "amazon-bedrock"] {
-        let error = refusal(provider, json!({}));
-        assert_eq!(
-            error.to_string(),
-            format!("provider `{provider}` is not supported yet")
-        );
-    }
     for provider in ["ai21labs", "mosaicml", "palm"] {
         assert!(
             refusal(provider, json!({}))
@@ -224,8 +240,12 @@ fn provider_names_lists_what_is_supported() {
         "ollama",
         "togetherai",
         "databricks",
+        "databricks-model-serving",
     ] {
         assert!(names.contains(&name), "{name}");
     }
-    assert!(!names.contains(&"bedrock"));
+    for name in ["bedrock", "amazon-bedrock"] {
+        assert_eq!(names.contains(&name), cfg!(feature = "bedrock"), "{name}");
+    }
+    assert!(!names.contains(&"palm"));
 }

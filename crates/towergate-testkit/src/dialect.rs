@@ -27,6 +27,7 @@ const DIALECTS: &[&dyn Dialect] = &[
     &crate::wire_gemini::Gemini,
     &crate::wire_tgi::Tgi,
     &crate::wire_mlflow_serving::MlflowServing,
+    &crate::wire_bedrock::Bedrock,
 ];
 
 /// The wire that answers `method` on `path`, if one does.
@@ -119,6 +120,12 @@ pub(crate) trait Dialect: Sync {
         wire::MALFORMED_EVENT
     }
 
+    /// The content type of a streamed answer, when it is not server-sent
+    /// events (Bedrock's `application/vnd.amazon.eventstream`).
+    fn stream_content_type(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The answer to a call whose key and behaviors were checked.
     fn answer(
         &self,
@@ -180,7 +187,17 @@ pub(crate) async fn respond(
         chunks: behavior.chunks,
     };
     match dialect.answer(parts, body, settings, id) {
-        Ok(answer) => shape(dialect, answer, &behavior, shared),
+        Ok(answer) => {
+            let mut response = shape(dialect, answer, &behavior, shared);
+            let headers = response.headers_mut();
+            let streamed = headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|kind| kind == "text/event-stream");
+            if let Some(kind) = dialect.stream_content_type().filter(|_| streamed) {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            }
+            response
+        }
         Err(Refusal {
             status,
             body: Some(body),

@@ -51,6 +51,7 @@
 //! ```
 
 mod answer;
+mod bedrock_signature;
 pub mod behavior;
 mod connection;
 mod dialect;
@@ -61,12 +62,16 @@ pub mod server;
 mod sse;
 mod wire;
 mod wire_anthropic;
+mod wire_bedrock;
 mod wire_cohere;
 mod wire_gemini;
 mod wire_mistral;
 mod wire_mlflow_serving;
 mod wire_tgi;
 
+pub use bedrock_signature::{
+    BEDROCK_ACCESS_KEY_ID, BEDROCK_SECRET_ACCESS_KEY, BEDROCK_SESSION_TOKEN,
+};
 pub use behavior::{Behavior, Fault, ParseFaultError};
 pub use provider::MockProvider;
 pub use server::{MockUpstream, RecordedRequest};

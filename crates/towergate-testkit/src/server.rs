@@ -298,6 +298,9 @@ async fn handle(
             body: json.clone(),
         });
     }
+    if let Some(refusal) = crate::wire_bedrock::refuse_unsigned(&parts, &bytes) {
+        return Ok(refusal);
+    }
     Ok(respond(&shared, &control, &parts, &json).await)
 }
 
