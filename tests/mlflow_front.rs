@@ -372,3 +372,74 @@ async fn keys_are_checked_and_listings_filtered() {
     assert_eq!(reply.status, 401);
     assert_eq!(gateway.upstream.request_count(), 1);
 }
+
+/// A refused invocation (no key) still reads its body, so the client can
+/// reuse the connection: MLflow's client keeps connections in a pool, and a
+/// connection closed under it fails the next call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_invocation_leaves_the_connection_reusable() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let yaml = format!(
+        "{}auth:\n  keys:\n    - {{name: a, key: $KEY_A, endpoints: ['*']}}\n",
+        common::THREE_ENDPOINTS
+    );
+    let gateway = common::start_with_env(&yaml, |name| {
+        (name == "KEY_A").then(|| "secret-a".to_owned())
+    })
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
+    let body = json!({"messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let head = format!(
+        "POST /endpoints/chat/invocations HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    // The head first, the body a moment later: a server that answers
+    // before reading the body has answered by then.
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let first = read_response(&mut stream).await;
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    let second = read_response(&mut stream).await;
+    assert!(
+        second.starts_with("HTTP/1.1 200"),
+        "the connection was dropped: {second:?}"
+    );
+
+    /// Reads one response (head and a content-length body) from `stream`.
+    async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&buffer).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if buffer.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+                    .await
+                    .expect("the gateway answers")
+                    .unwrap_or(0);
+            if read == 0 {
+                return text;
+            }
+            buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+}

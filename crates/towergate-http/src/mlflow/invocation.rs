@@ -42,12 +42,16 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
+    // The body is read first, even for a call the stack will refuse: an
+    // answer sent before its request body is read leaves the connection
+    // unusable, and a client that reuses it from its pool (as MLflow's
+    // client does) fails with a dropped connection instead of the answer.
+    let bytes = decode::read_body(&headers, body, limit).await?;
     let served = listing::fetch(inner.clone(), headers.clone(), request_id, Some(name))
         .await?
         .into_iter()
         .find(|info| info.name == name)
         .map(|info| info.endpoint_type);
-    let bytes = decode::read_body(&headers, body, limit).await?;
     let operation = match served {
         Some(endpoint_type) => decode_for(endpoint_type, &bytes)?,
         None => guess(&bytes)
