@@ -124,21 +124,20 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
 /// The prices of every endpoint, and of every route at its dearest
 /// destination's prices (what a budget must reserve for it).
 fn price_book(config: &Config) -> PriceBook {
-    let mut builder = PriceBook::builder();
-    for endpoint in config.endpoints() {
-        let model = endpoint.model();
-        let pricing = endpoint
-            .pricing()
-            .or_else(|| matches!(model.provider(), "local" | "mock").then_some(Pricing::FREE));
-        builder = builder.endpoint(endpoint.name(), model.name(), pricing);
-    }
-    let endpoints = builder.build();
-    let mut builder = PriceBook::builder();
-    for endpoint in config.endpoints() {
-        let name = endpoint.name();
-        let pricing = endpoints.pricing_for(name, None);
-        builder = builder.endpoint(name, endpoint.model().name(), pricing);
-    }
+    let with_endpoints = || {
+        config
+            .endpoints()
+            .iter()
+            .fold(PriceBook::builder(), |builder, endpoint| {
+                let model = endpoint.model();
+                let pricing = endpoint.pricing().or_else(|| {
+                    matches!(model.provider(), "local" | "mock").then_some(Pricing::FREE)
+                });
+                builder.endpoint(endpoint.name(), model.name(), pricing)
+            })
+    };
+    let endpoints = with_endpoints().build();
+    let mut builder = with_endpoints();
     for route in config.routes() {
         let destinations = route.destinations();
         let prices: Option<Vec<Pricing>> = destinations

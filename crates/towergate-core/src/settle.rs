@@ -63,13 +63,7 @@ pub struct Settlements {
 impl Settlements {
     /// The request's settlements, inserted empty if it has none yet.
     pub fn of(request: &mut GatewayRequest) -> &Settlements {
-        if request.extensions.get::<Settlements>().is_none() {
-            request.extensions.insert(Settlements::default());
-        }
-        request
-            .extensions
-            .get::<Settlements>()
-            .unwrap_or_else(|| unreachable!("inserted above"))
+        request.extensions.get_or_insert_default::<Settlements>()
     }
 
     /// Adds a callback to run when the request's usage is final.

@@ -207,6 +207,30 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// Refuses an empty model name, naming the config key `name`.
+#[allow(dead_code, reason = "used by the adapters behind features")]
+pub(crate) fn require_model(model: &str) -> Result<(), crate::ProviderConfigError> {
+    if model.trim().is_empty() {
+        return Err(crate::ProviderConfigError::for_key(
+            "name",
+            "missing the model `name`",
+        ));
+    }
+    Ok(())
+}
+
+/// `base` checked as an `http(s)` URL (a problem names config key `key`),
+/// without its trailing `/`.
+#[allow(dead_code, reason = "used by the adapters behind features")]
+pub(crate) fn checked_base<'a>(
+    base: &'a str,
+    key: &'static str,
+) -> Result<&'a str, crate::ProviderConfigError> {
+    crate::openai::check_base_url(base)
+        .map_err(|message| crate::ProviderConfigError::for_key(key, message))?;
+    Ok(base.trim_end_matches('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

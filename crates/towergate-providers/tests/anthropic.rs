@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings, eventually};
+use common::{
+    answer, chat, chat_stream, client, completion, drain, embeddings, eventually, text_of,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload,
-    chat::{ChatChunk, ChatResponse},
-};
+use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk};
 use towergate_providers::{anthropic::Anthropic, from_mlflow, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
@@ -27,21 +26,6 @@ async fn call(
     request: GatewayRequest,
 ) -> Result<GatewayResponse, GatewayError> {
     service.clone().oneshot(request).await
-}
-
-fn answer(response: GatewayResponse) -> ChatResponse {
-    match response.payload {
-        Payload::Chat(chat) => chat,
-        other => panic!("expected a chat answer, got {other:?}"),
-    }
-}
-
-fn text_of(chunks: &[ChatChunk]) -> String {
-    chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect()
 }
 
 fn weather_tool() -> Value {

@@ -5,13 +5,11 @@
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings};
+use common::{answer, chat, chat_stream, client, completion, drain, embeddings, text_of};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload,
-    chat::{ChatChunk, ChatResponse},
-    embeddings::Vector,
+    GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk, embeddings::Vector,
 };
 use towergate_providers::{bedrock::Bedrock, from_mlflow, unknown_config_keys};
 use towergate_testkit::{
@@ -32,21 +30,6 @@ fn bedrock_at(upstream: &MockUpstream, model: &str) -> Bedrock {
 
 async fn call(service: &Bedrock, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
     service.clone().oneshot(request).await
-}
-
-fn answer(response: GatewayResponse) -> ChatResponse {
-    match response.payload {
-        Payload::Chat(chat) => chat,
-        other => panic!("expected a chat answer, got {other:?}"),
-    }
-}
-
-fn text_of(chunks: &[ChatChunk]) -> String {
-    chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect()
 }
 
 fn weather_tool() -> Value {

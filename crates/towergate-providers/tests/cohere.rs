@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings, eventually};
+use common::{answer, chat, chat_stream, client, completion, drain, embeddings, eventually};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload, Usage,
-    chat::{ChatChunk, ChatResponse},
+    GatewayError, GatewayRequest, GatewayResponse, Payload, Usage, chat::ChatChunk,
     embeddings::Vector,
 };
 use towergate_providers::{cohere::Cohere, from_mlflow, unknown_config_keys};
@@ -25,13 +24,6 @@ fn cohere_at(upstream: &MockUpstream) -> Cohere {
 
 async fn call(service: &Cohere, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
     service.clone().oneshot(request).await
-}
-
-fn answer(response: GatewayResponse) -> ChatResponse {
-    match response.payload {
-        Payload::Chat(chat) => chat,
-        other => panic!("expected a chat answer, got {other:?}"),
-    }
 }
 
 fn search_tool() -> Value {

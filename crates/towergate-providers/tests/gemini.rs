@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings};
+use common::{chat, chat_stream, client, completion, drain, embeddings, text_of};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use towergate_core::{
@@ -35,14 +35,6 @@ fn answer(response: &GatewayResponse) -> &ChatResponse {
         Payload::Chat(answer) => answer,
         other => panic!("expected a chat answer, got {other:?}"),
     }
-}
-
-fn text_of(chunks: &[ChatChunk]) -> String {
-    chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect()
 }
 
 #[tokio::test]

@@ -4,13 +4,11 @@
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings, eventually};
+use common::{answer, chat, chat_stream, client, completion, drain, embeddings, eventually};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload,
-    chat::{ChatChunk, ChatResponse},
-    embeddings::Vector,
+    GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk, embeddings::Vector,
 };
 use towergate_providers::{from_mlflow, mistral::Mistral, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
@@ -25,13 +23,6 @@ fn mistral_at(upstream: &MockUpstream) -> Mistral {
 
 async fn call(service: &Mistral, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
     service.clone().oneshot(request).await
-}
-
-fn answer(response: GatewayResponse) -> ChatResponse {
-    match response.payload {
-        Payload::Chat(chat) => chat,
-        other => panic!("expected a chat answer, got {other:?}"),
-    }
 }
 
 fn lookup_tool() -> Value {

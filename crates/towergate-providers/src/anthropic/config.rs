@@ -10,7 +10,7 @@ use http::{
 use super::Anthropic;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, check_base_url},
+    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
     upstream::{Secret, describe_host},
 };
 
@@ -99,12 +99,7 @@ impl AnthropicBuilder {
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        if self.model.trim().is_empty() {
-            return Err(ProviderConfigError::for_key(
-                "name",
-                "missing the model `name`",
-            ));
-        }
+        crate::upstream::require_model(&self.model)?;
         if self.default_max_tokens == 0 {
             return Err(ProviderConfigError::for_key(
                 "max_tokens",
@@ -112,9 +107,7 @@ impl AnthropicBuilder {
             ));
         }
         let base = self.api_base.as_deref().unwrap_or(ANTHROPIC_API_BASE);
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
-        let base = base.trim_end_matches('/');
+        let base = crate::upstream::checked_base(base, "api_base")?;
         let has_path = base
             .parse::<Uri>()
             .is_ok_and(|uri| !matches!(uri.path(), "" | "/"));

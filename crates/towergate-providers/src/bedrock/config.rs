@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::Bedrock;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, check_base_url},
+    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
     upstream::describe_host,
 };
 
@@ -109,12 +109,7 @@ impl BedrockBuilder {
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        if self.model.trim().is_empty() {
-            return Err(ProviderConfigError::for_key(
-                "name",
-                "missing the model `name`",
-            ));
-        }
+        crate::upstream::require_model(&self.model)?;
         let region = self
             .region
             .filter(|region| !region.trim().is_empty())
@@ -143,9 +138,7 @@ impl BedrockBuilder {
             Some(base) => base,
             None => format!("https://bedrock-runtime.{region}.amazonaws.com"),
         };
-        check_base_url(&base)
-            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
-        let base = base.trim_end_matches('/').to_owned();
+        let base = crate::upstream::checked_base(&base, "api_base")?.to_owned();
         let model_path = format!(
             "{base}/model/{}",
             utf8_percent_encode(&self.model, PATH_SEGMENT)

@@ -10,7 +10,7 @@ use http::{
 use super::Gemini;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, check_base_url},
+    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
     upstream::{Secret, describe_host},
 };
 
@@ -77,9 +77,7 @@ impl GeminiBuilder {
     fn into_config(self) -> Result<Config, ProviderConfigError> {
         let model_path = model_path(&self.model)?;
         let base = self.api_base.as_deref().unwrap_or(GEMINI_API_BASE);
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
-        let base = base.trim_end_matches('/');
+        let base = crate::upstream::checked_base(base, "api_base")?;
 
         let uri = |method: &str| format!("{base}/{model_path}:{method}").parse::<Uri>();
         let (Ok(generate), Ok(stream), Ok(embed), Ok(batch_embed)) = (

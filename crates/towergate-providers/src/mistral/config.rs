@@ -10,7 +10,7 @@ use http::{
 use super::Mistral;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, check_base_url},
+    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
     upstream::{Secret, describe_host},
 };
 
@@ -74,20 +74,13 @@ impl MistralBuilder {
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        if self.model.trim().is_empty() {
-            return Err(ProviderConfigError::for_key(
-                "name",
-                "missing the model `name`",
-            ));
-        }
+        crate::upstream::require_model(&self.model)?;
         let key = self
             .api_key
             .as_ref()
             .ok_or_else(|| ProviderConfigError::for_key("api_key", "Mistral needs an api key"))?;
         let base = self.api_base.as_deref().unwrap_or(MISTRAL_API_BASE);
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
-        let base = base.trim_end_matches('/');
+        let base = crate::upstream::checked_base(base, "api_base")?;
         let (Ok(chat), Ok(embeddings)) = (
             format!("{base}/chat/completions").parse::<Uri>(),
             format!("{base}/embeddings").parse::<Uri>(),

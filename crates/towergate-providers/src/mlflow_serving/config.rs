@@ -10,7 +10,7 @@ use http::{
 use super::MlflowServing;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, check_base_url},
+    openai::DEFAULT_REQUEST_TIMEOUT,
     upstream::{Secret, describe_host},
 };
 
@@ -57,9 +57,7 @@ impl MlflowServingBuilder {
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
         let base = self.server_url.trim();
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("server_url", message))?;
-        let base = base.trim_end_matches('/');
+        let base = crate::upstream::checked_base(base, "server_url")?;
         let Ok(invocations) = format!("{base}/invocations").parse::<Uri>() else {
             return Err(ProviderConfigError::for_key(
                 "server_url",

@@ -10,7 +10,7 @@ use http::{
 use super::Tgi;
 use crate::{
     HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, check_base_url},
+    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
     upstream::{Secret, describe_host},
 };
 
@@ -74,9 +74,7 @@ impl TgiBuilder {
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
         let base = self.server_url.trim();
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("server_url", message))?;
-        let base = base.trim_end_matches('/');
+        let base = crate::upstream::checked_base(base, "server_url")?;
         let (Ok(generate), Ok(stream)) = (
             format!("{base}/generate").parse::<Uri>(),
             format!("{base}/generate_stream").parse::<Uri>(),

@@ -77,3 +77,20 @@ pub async fn eventually(mut probe: impl FnMut() -> bool) -> bool {
     }
     probe()
 }
+
+/// The complete chat answer of `response`.
+pub fn answer(response: GatewayResponse) -> towergate_core::chat::ChatResponse {
+    match response.payload {
+        Payload::Chat(chat) => chat,
+        other => panic!("expected a chat answer, got {other:?}"),
+    }
+}
+
+/// The text content that `chunks` spell, in order.
+pub fn text_of(chunks: &[towergate_core::chat::ChatChunk]) -> String {
+    chunks
+        .iter()
+        .flat_map(|chunk| &chunk.choices)
+        .filter_map(|choice| choice.delta.content.as_deref())
+        .collect()
+}

@@ -17,7 +17,7 @@ use super::{AccountedChunk, Outcome, UsageSource, ledger::Ledger};
 /// gateway counts the prompt and the text that passed. A caller that asked
 /// for `stream_options.include_usage` gets a last usage chunk even from an
 /// upstream that sends none.
-pub struct AccountedStream<T> {
+pub struct AccountedStream<T: AccountedChunk> {
     inner: ChunkStream<T>,
     ledger: Option<Ledger>,
     upstream_usage: Option<Usage>,
@@ -103,13 +103,10 @@ impl<T: AccountedChunk> Stream for AccountedStream<T> {
     }
 }
 
-impl<T> Drop for AccountedStream<T> {
+impl<T: AccountedChunk> Drop for AccountedStream<T> {
     fn drop(&mut self) {
         if let Some(ledger) = self.ledger.take() {
-            let (usage, source) = match self.upstream_usage.take() {
-                Some(usage) => (usage, UsageSource::Upstream),
-                None => (ledger.count_usage(&self.text), UsageSource::Counted),
-            };
+            let (usage, source) = self.usage(&ledger);
             ledger.close(usage, source, Outcome::Dropped);
         }
     }
