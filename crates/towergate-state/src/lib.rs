@@ -45,15 +45,24 @@
 //! # }
 //! ```
 
+mod background;
 mod calendar;
 mod clock;
 mod memory;
+mod memory_rate;
+mod rate;
+mod rate_store;
+mod redis_rate;
 mod redis_store;
 mod store;
 mod window;
 
+pub use background::run_soon;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use memory::MemoryQuotaStore;
+pub use memory_rate::{DEFAULT_PRUNE_EVERY, MemoryRateStore};
+pub use rate::{Rate, RateDecision, RateError, RateState, format_duration};
+pub use rate_store::RateStore;
 pub use redis_store::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisQuotaStore, RedisQuotaStoreBuilder};
 pub use store::{Decision, QuotaStore, Refusal, Reservation, StoreError, StoreFuture};
 pub use window::{Span, SpanId, Window};

@@ -92,17 +92,20 @@ return after
 /// ```
 #[derive(Clone)]
 pub struct RedisQuotaStore {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    connection: ConnectionManager,
-    address: String,
-    prefix: String,
+pub(crate) struct Inner {
+    pub(crate) connection: ConnectionManager,
+    pub(crate) address: String,
+    pub(crate) prefix: String,
     timeout: Duration,
+    /// `None` when no clock was set: rates then read Redis' own clock.
+    pub(crate) rate_clock: Option<Arc<dyn Clock>>,
     clock: Arc<dyn Clock>,
     reserve: Script,
     adjust: Script,
+    pub(crate) rate: Script,
 }
 
 /// Builds a [`RedisQuotaStore`]; see [`RedisQuotaStore::builder`].
@@ -111,7 +114,7 @@ pub struct RedisQuotaStoreBuilder {
     url: String,
     prefix: String,
     timeout: Duration,
-    clock: Arc<dyn Clock>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl RedisQuotaStore {
@@ -131,7 +134,7 @@ impl RedisQuotaStore {
             url: url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
-            clock: Arc::new(SystemClock),
+            clock: None,
         }
     }
 
@@ -156,7 +159,7 @@ impl RedisQuotaStore {
     }
 
     /// Runs one Redis call, failing as unavailable when it takes too long.
-    async fn bounded<T>(
+    pub(crate) async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, RedisError>>,
     ) -> Result<T, StoreError> {
@@ -249,7 +252,7 @@ impl RedisQuotaStore {
         self.count(used.unwrap_or(0), &counter)
     }
 
-    fn count(&self, value: i64, counter: &str) -> Result<u64, StoreError> {
+    pub(crate) fn count(&self, value: i64, counter: &str) -> Result<u64, StoreError> {
         u64::try_from(value).map_err(|_| {
             StoreError::Corrupt(format!(
                 "Redis at {} holds {value} in `{counter}`, not a count",
@@ -279,9 +282,11 @@ impl RedisQuotaStoreBuilder {
         self
     }
 
-    /// Reads the time from `clock` (default: the system's).
+    /// Reads the time from `clock`. By default quota windows read the
+    /// system's clock and rate buckets read the Redis server's, so that
+    /// instances whose clocks differ still share one rate exactly.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -318,9 +323,11 @@ impl RedisQuotaStoreBuilder {
                 address,
                 prefix: self.prefix,
                 timeout: self.timeout,
-                clock: self.clock,
+                rate_clock: self.clock.clone(),
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 reserve: Script::new(RESERVE),
                 adjust: Script::new(ADJUST),
+                rate: Script::new(crate::redis_rate::RATE),
             }),
         })
     }

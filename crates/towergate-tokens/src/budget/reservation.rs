@@ -1,11 +1,6 @@
 //! A budget reservation waiting for the request's real cost.
 
-use std::{
-    fmt,
-    future::Future,
-    sync::Arc,
-    task::{Context, Waker},
-};
+use std::{fmt, sync::Arc};
 
 use tokio::runtime::Handle;
 use towergate_state::{QuotaStore, Span};
@@ -76,7 +71,7 @@ impl BudgetReservation {
         let key = Arc::clone(&self.key);
         let caller = Arc::clone(&self.caller);
         let span = self.span;
-        let mut adjust = Box::pin(async move {
+        let adjust = async move {
             if let Err(error) = store.adjust(&key, span, delta).await {
                 tracing::warn!(
                     %caller,
@@ -85,27 +80,13 @@ impl BudgetReservation {
                     "could not settle a budget reservation; it stays as reserved"
                 );
             }
-        });
-        // A store in memory answers at once: no task needed. Any other goes
-        // on the runtime, which polls it again with a real waker. Off the
-        // runtime (a drop on a foreign thread), the store's timers cannot
-        // run, so the adjustment goes straight to the runtime it came from.
-        let current = Handle::try_current().ok();
-        if current.is_some() {
-            let mut context = Context::from_waker(Waker::noop());
-            if adjust.as_mut().poll(&mut context).is_ready() {
-                return;
-            }
-        }
-        match current.or_else(|| self.runtime.take()) {
-            Some(runtime) => {
-                runtime.spawn(adjust);
-            }
-            None => tracing::warn!(
+        };
+        if !towergate_state::run_soon(adjust, self.runtime.take()) {
+            tracing::warn!(
                 caller = %self.caller,
                 cost_usd,
                 "no Tokio runtime to settle a budget reservation on; it stays as reserved"
-            ),
+            );
         }
     }
 }
