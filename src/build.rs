@@ -10,9 +10,9 @@ use towergate_guard::auth::AuthLayer;
 use towergate_providers::{
     BoxProvider, HttpClient, completions_over_chat::CompletionsOverChatLayer,
 };
-use towergate_ratelimit::{CallLimit, LimitStore};
+use towergate_ratelimit::{CallLimit, KeyBy, RateLimitLayer};
 use towergate_router::{BoxEndpoint, Destination, EndpointTable, Router, TrafficSplit};
-use towergate_state::QuotaStore;
+use towergate_state::{QuotaStore, RateStore};
 use towergate_tokens::{
     ContextWindowLayer, PriceBook, Pricing, WorstCaseCost,
     accounting::{TokenAccountingLayer, UsageSink},
@@ -22,11 +22,11 @@ use towergate_tokens::{
 use crate::{gateway::GatewayService, live::Stack};
 
 /// What lives as long as the process, across config reloads: the HTTP
-/// client, limit counters, budget spend and the usage sink.
+/// client, rate buckets, budget spend and the usage sink.
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) client: HttpClient,
-    pub(crate) limits: LimitStore,
+    pub(crate) rates: Arc<dyn RateStore>,
     pub(crate) quota: Arc<dyn QuotaStore>,
     pub(crate) sink: Option<Arc<dyn UsageSink>>,
 }
@@ -35,13 +35,15 @@ pub(crate) struct Shared {
 pub(crate) struct Built {
     pub(crate) table: EndpointTable,
     pub(crate) auth: Option<AuthLayer>,
+    pub(crate) caller_limits: Option<RateLimitLayer>,
     pub(crate) budget: Option<BudgetLayer>,
     pub(crate) accounting: TokenAccountingLayer,
 }
 
 impl Built {
-    /// The stack every request passes: auth (if any), budgets (if any),
-    /// usage accounting, and the router of this table.
+    /// The stack every request passes: auth (if any), per-caller limits
+    /// (if any), budgets (if any), usage accounting, and the router of this
+    /// table.
     pub(crate) fn into_stack(self) -> Stack {
         let router = Router::new(self.table);
         let accounted = self.accounting.layer(router.clone());
@@ -49,27 +51,27 @@ impl Built {
             Some(budget) => GatewayService::new(budget.layer(accounted)),
             None => GatewayService::new(accounted),
         };
-        let service = match &self.auth {
-            Some(auth) => GatewayService::new(auth.layer(budgeted)),
+        let limited = match &self.caller_limits {
+            Some(limits) => GatewayService::new(limits.layer(budgeted)),
             None => budgeted,
+        };
+        let service = match &self.auth {
+            Some(auth) => GatewayService::new(auth.layer(limited)),
+            None => limited,
         };
         Stack { router, service }
     }
 }
 
-/// Builds every endpoint and route of `config`; limits, spend and usage
-/// records go to `shared`, so that a rebuild keeps what was already spent.
+/// Builds every endpoint and route of `config`; rate buckets, spend and
+/// usage records go to `shared`, so that a rebuild keeps what was already
+/// spent.
 pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<ConfigError>> {
-    let (client, limits) = (&shared.client, &shared.limits);
     let mut table = EndpointTable::new();
     let mut problems = Vec::new();
-    let mut kept_limits = Vec::new();
     for (index, endpoint) in config.endpoints().iter().enumerate() {
-        match endpoint_service(config, index, endpoint, client, limits) {
-            Ok((service, limit)) => {
-                kept_limits.extend(limit.map(|limit| (endpoint.name(), limit)));
-                table.insert(endpoint.info(), service);
-            }
+        match endpoint_service(config, index, endpoint, shared) {
+            Ok(service) => table.insert(endpoint.info(), service),
             Err(problem) => problems.push(problem),
         }
     }
@@ -100,7 +102,6 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
     if !problems.is_empty() {
         return Err(problems);
     }
-    limits.retain(kept_limits);
     let auth = match config.auth() {
         Some(auth) => Some(AuthLayer::new(
             auth.api_keys().map_err(|error| vec![error])?,
@@ -109,6 +110,7 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
     };
     let prices = price_book(config);
     let budget = budget_layer(config, shared, &prices);
+    let caller_limits = caller_limits(config, shared, &prices);
     let mut accounting = TokenAccountingLayer::new(prices);
     if let Some(sink) = &shared.sink {
         accounting = accounting.sink(Arc::clone(sink));
@@ -116,6 +118,7 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
     Ok(Built {
         table,
         auth,
+        caller_limits,
         budget,
         accounting,
     })
@@ -181,16 +184,30 @@ fn budget_layer(config: &Config, shared: &Shared, prices: &PriceBook) -> Option<
     Some(layer)
 }
 
-/// One endpoint's stack: its `limit`, its `context_window` fitting, then
+/// The `limits` of the keys that have them, across every endpoint.
+fn caller_limits(config: &Config, shared: &Shared, prices: &PriceBook) -> Option<RateLimitLayer> {
+    let layer = config.auth()?.keys().iter().fold(
+        RateLimitLayer::new(Arc::clone(&shared.rates))
+            .estimate(prices.clone())
+            .on_store_error(config.state().on_redis_error()),
+        |layer, key| match key.limits() {
+            Some(limits) => layer.caller_limits(key.name(), limits),
+            None => layer,
+        },
+    );
+    (!layer.is_empty()).then_some(layer)
+}
+
+/// One endpoint's stack: its `limit` and `limits`, its `context_window` fitting, then
 /// (for completions on OpenAI, as MLflow does) the chat translation, then
 /// its provider.
 fn endpoint_service(
     config: &Config,
     index: usize,
     endpoint: &EndpointConfig,
-    client: &HttpClient,
-    limits: &LimitStore,
-) -> Result<(BoxEndpoint, Option<CallLimit>), ConfigError> {
+    shared: &Shared,
+) -> Result<BoxEndpoint, ConfigError> {
+    let client = &shared.client;
     let model = endpoint.model();
     let provider = match model.provider() {
         "mock" => mock_provider(model.name(), model.config()).map_err(|(key, message)| {
@@ -240,23 +257,31 @@ fn endpoint_service(
         ),
         None => provider,
     };
-    let Some(limit) = endpoint.limit() else {
-        return Ok((provider, None));
-    };
-    let period = match limit.renewal_period() {
-        RenewalPeriod::Second => towergate_ratelimit::RenewalPeriod::Second,
-        RenewalPeriod::Minute => towergate_ratelimit::RenewalPeriod::Minute,
-        RenewalPeriod::Hour => towergate_ratelimit::RenewalPeriod::Hour,
-        RenewalPeriod::Day => towergate_ratelimit::RenewalPeriod::Day,
-    };
-    let limit = CallLimit::new(limit.calls(), period).map_err(|error| {
-        config.error_at(
-            &format!("endpoints[{index}].limit.calls"),
-            error.to_string(),
-        )
-    })?;
-    let limited = limits.layer(endpoint.name(), limit).layer(provider);
-    Ok((BoxEndpoint::new(limited), Some(limit)))
+    let mut limits = RateLimitLayer::new(Arc::clone(&shared.rates))
+        .estimate(towergate_tokens::TokenCounter::for_model(model.name()))
+        .on_store_error(config.state().on_redis_error());
+    if let Some(limit) = endpoint.limit() {
+        let period = match limit.renewal_period() {
+            RenewalPeriod::Second => towergate_ratelimit::RenewalPeriod::Second,
+            RenewalPeriod::Minute => towergate_ratelimit::RenewalPeriod::Minute,
+            RenewalPeriod::Hour => towergate_ratelimit::RenewalPeriod::Hour,
+            RenewalPeriod::Day => towergate_ratelimit::RenewalPeriod::Day,
+        };
+        let limit = CallLimit::new(limit.calls(), period).map_err(|error| {
+            config.error_at(
+                &format!("endpoints[{index}].limit.calls"),
+                error.to_string(),
+            )
+        })?;
+        limits = limits.call_limit(limit);
+    }
+    if let Some(endpoint_limits) = endpoint.limits() {
+        limits = limits.limits(KeyBy::CallerOnEndpoint, endpoint_limits);
+    }
+    if limits.is_empty() {
+        return Ok(BoxEndpoint::new(provider));
+    }
+    Ok(BoxEndpoint::new(limits.layer(provider)))
 }
 
 /// The in-process mock provider (`provider: mock`): for demos, benches and tests.

@@ -13,9 +13,8 @@ use towergate_config::{Config, ConfigError, StateConfig, UsageConfig};
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 use towergate_http::GatewayFront;
 use towergate_providers::HttpClient;
-use towergate_ratelimit::LimitStore;
 use towergate_router::Router;
-use towergate_state::{MemoryQuotaStore, QuotaStore, RedisQuotaStore};
+use towergate_state::{MemoryQuotaStore, MemoryRateStore, QuotaStore, RateStore, RedisQuotaStore};
 use towergate_tokens::{
     TokenCounter,
     accounting::{JsonlSink, UsageSink},
@@ -74,13 +73,19 @@ impl Gateway {
         let client = HttpClient::new().map_err(|error| {
             vec![config.error_at("", format!("cannot build the HTTP client: {error}"))]
         })?;
-        let quota: Arc<dyn QuotaStore> = match config.state().redis() {
-            Some(url) => Arc::new(
-                RedisQuotaStore::open(url)
-                    .map_err(|error| vec![config.error_at("state.redis", error.to_string())])?,
-            ),
-            None => Arc::new(MemoryQuotaStore::new()),
-        };
+        let (quota, rates): (Arc<dyn QuotaStore>, Arc<dyn RateStore>) =
+            match config.state().redis() {
+                Some(url) => {
+                    let redis = Arc::new(RedisQuotaStore::open(url).map_err(|error| {
+                        vec![config.error_at("state.redis", error.to_string())]
+                    })?);
+                    (Arc::clone(&redis) as Arc<dyn QuotaStore>, redis)
+                }
+                None => (
+                    Arc::new(MemoryQuotaStore::new()),
+                    Arc::new(MemoryRateStore::new()),
+                ),
+            };
         let sink: Option<Arc<dyn UsageSink>> = match config.usage().jsonl() {
             Some(path) => {
                 let path = beside_config(config, path);
@@ -96,7 +101,7 @@ impl Gateway {
         };
         let shared = Shared {
             client,
-            limits: LimitStore::new(),
+            rates,
             quota,
             sink,
         };

@@ -4,6 +4,7 @@ use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use serde_yaml_ng::{Mapping, Value};
 use towergate_guard::auth::ApiKey;
+use towergate_ratelimit::Limits;
 use towergate_tokens::budget::Budget;
 
 use crate::{
@@ -18,8 +19,8 @@ const AUTH_KEYS: Keys = Keys {
 };
 
 const KEY_KEYS: Keys = Keys {
-    known: &["name", "key", "key_sha256", "endpoints", "budget"],
-    planned: &["limits"],
+    known: &["name", "key", "key_sha256", "endpoints", "budget", "limits"],
+    planned: &[],
 };
 
 /// What `key_sha256` must look like, for messages.
@@ -66,6 +67,7 @@ pub struct KeyConfig {
     key_sha256: Option<String>,
     endpoints: Vec<String>,
     budget: Option<Budget>,
+    limits: Option<Limits>,
 }
 
 impl KeyConfig {
@@ -92,6 +94,12 @@ impl KeyConfig {
     /// The key's spending cap, `budget: {usd, period}`.
     pub fn budget(&self) -> Option<Budget> {
         self.budget
+    }
+
+    /// The key's `limits`: requests and tokens per period, across every
+    /// endpoint it calls.
+    pub fn limits(&self) -> Option<&Limits> {
+        self.limits.as_ref()
     }
 
     fn api_key(&self, index: usize, origin: &Arc<str>) -> Result<ApiKey, ConfigError> {
@@ -126,6 +134,7 @@ impl fmt::Debug for KeyConfig {
             .field("key_sha256", &hidden(self.key_sha256.is_some()))
             .field("endpoints", &self.endpoints)
             .field("budget", &self.budget)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -220,6 +229,10 @@ fn parse_key(
     let (key, key_sha256) = parse_secret(loader, map, at);
     let endpoints = parse_allowed(loader, map, at, endpoint_names);
     let budget = parse_budget(loader, map, at);
+    let limits = match loader.field::<Limits>(map, "limits", at) {
+        Field::Present(limits) => Some(limits),
+        Field::Absent | Field::Invalid => None,
+    };
     if loader.error_count() != errors_before {
         return None;
     }
@@ -229,6 +242,7 @@ fn parse_key(
         key_sha256,
         endpoints: endpoints?,
         budget,
+        limits,
     })
 }
 

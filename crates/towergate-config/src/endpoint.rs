@@ -5,6 +5,7 @@ use std::fmt;
 use serde_json::{Map, Value as JsonValue};
 use serde_yaml_ng::{Mapping, Value};
 use towergate_core::{EndpointInfo, EndpointKind, EndpointType};
+use towergate_ratelimit::Limits;
 use towergate_tokens::Pricing;
 
 use crate::{
@@ -26,16 +27,9 @@ const ENDPOINT_KEYS: Keys = Keys {
         "route_type",
         "pricing",
         "context_window",
-    ],
-    planned: &[
         "limits",
-        "timeout",
-        "retry",
-        "fallbacks",
-        "cache",
-        "prompt",
-        "guard",
     ],
+    planned: &["timeout", "retry", "fallbacks", "cache", "prompt", "guard"],
 };
 
 /// The keys of an endpoint's `model`.
@@ -57,6 +51,7 @@ pub struct EndpointConfig {
     limit: Option<LimitConfig>,
     pricing: Option<Pricing>,
     context_window: Option<u64>,
+    limits: Option<Limits>,
 }
 
 impl EndpointConfig {
@@ -86,6 +81,12 @@ impl EndpointConfig {
     /// `None` to price by the built-in table.
     pub fn pricing(&self) -> Option<Pricing> {
         self.pricing
+    }
+
+    /// `limits`: requests and tokens per period on this endpoint, per
+    /// caller (per endpoint when there is no auth).
+    pub fn limits(&self) -> Option<&Limits> {
+        self.limits.as_ref()
     }
 
     /// `context_window`: the most tokens a request (prompt plus
@@ -260,6 +261,10 @@ fn parse_endpoint(
         Field::Absent | Field::Invalid => None,
     };
     let context_window = parse_context_window(loader, map, at);
+    let limits = match loader.field::<Limits>(map, "limits", at) {
+        Field::Present(limits) => Some(limits),
+        Field::Absent | Field::Invalid => None,
+    };
 
     let declared = name.clone().map(|name| Declared {
         name,
@@ -275,6 +280,7 @@ fn parse_endpoint(
                 limit,
                 pricing,
                 context_window,
+                limits,
             })
         }
         _ => None,

@@ -33,11 +33,11 @@ impl fmt::Display for Place {
 /// ```
 /// use towergate_config::Config;
 ///
-/// let yaml = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model: {provider: openai, name: gpt-4o-mini}\n    limits: {requests_per_minute: 5}\n";
+/// let yaml = "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model: {provider: openai, name: gpt-4o-mini}\n    timeout: 30s\n";
 /// let error = Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap_err();
-/// assert_eq!(error.to_string(), "gateway.yaml:5:5: endpoints[0].limits: `limits` is not supported yet");
+/// assert_eq!(error.to_string(), "gateway.yaml:5:5: endpoints[0].timeout: `timeout` is not supported yet");
 /// assert_eq!(error.line(), Some(5));
-/// assert_eq!(error.path(), Some("endpoints[0].limits"));
+/// assert_eq!(error.path(), Some("endpoints[0].timeout"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

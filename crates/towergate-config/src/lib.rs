@@ -3,7 +3,7 @@
 //! An MLflow AI Gateway `config.yaml` loads unchanged. This version reads
 //! MLflow's whole schema, `endpoints` (each with its `limit`) and `routes`
 //! (traffic splits), plus towergate's `server` and `auth`. Keys the file
-//! format names for features not built yet (`cache`, `limits`, …) make the
+//! format names for features not built yet (`cache`, `timeout`, …) make the
 //! file fail with "`KEY` is not supported yet" rather than be silently
 //! ignored; so do the values MLflow takes that towergate does not handle
 //! yet (`limit.key`, a `renewal_period` of a month). Any other unknown key,

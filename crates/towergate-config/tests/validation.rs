@@ -191,8 +191,9 @@ endpoints:
 
 #[test]
 fn planned_keys_are_not_supported_yet() {
-    // `limit` and `routes` (MLflow's), `pricing`, `context_window`, `state`,
-    // `usage` and `budget` are read; the rest is planned.
+    // `limit` and `routes` (MLflow's), `limits`, `pricing`,
+    // `context_window`, `state`, `usage` and `budget` are read; the rest is
+    // planned.
     let yaml = "\
 endpoints:
   - name: chat
@@ -221,7 +222,6 @@ auth:
       limits: {requests_per_minute: 60}
 ";
     let expected: Vec<String> = [
-        (6, 5, "endpoints[0].limits", "limits"),
         (7, 5, "endpoints[0].timeout", "timeout"),
         (8, 5, "endpoints[0].retry", "retry"),
         (9, 5, "endpoints[0].fallbacks", "fallbacks"),
@@ -229,7 +229,6 @@ auth:
         (11, 5, "endpoints[0].prompt", "prompt"),
         (14, 5, "endpoints[0].guard", "guard"),
         (16, 1, "prompts", "prompts"),
-        (25, 7, "auth.keys[0].limits", "limits"),
     ]
     .into_iter()
     .map(|(line, column, path, key)| {
@@ -237,6 +236,59 @@ auth:
     })
     .collect();
     assert_eq!(errors(yaml), expected);
+}
+
+#[test]
+fn limits_are_read_and_bad_ones_are_named() {
+    let yaml = "\
+endpoints:
+  - name: chat
+    endpoint_type: llm/v1/chat
+    model: {provider: openai, name: gpt-4o-mini}
+    limits: {requests_per_minute: 600, tokens_per_day: 1000000}
+auth:
+  keys:
+    - name: team-a
+      key: k
+      endpoints: ['*']
+      limits: {tokens_per_minute: 20000}
+";
+    let config =
+        towergate_config::Config::from_str_with_env(yaml, "gateway.yaml", |_| None).unwrap();
+    let limits = config.endpoint("chat").unwrap().limits().unwrap();
+    assert_eq!(limits.rates().count(), 2);
+    let key = &config.auth().unwrap().keys()[0];
+    assert_eq!(key.limits().unwrap().rates().count(), 1);
+
+    for (bad, expected) in [
+        (
+            "{requests_per_week: 5}",
+            "unknown field `requests_per_week`",
+        ),
+        (
+            "{tokens_per_minute: 0}",
+            "`tokens_per_minute`: a rate limit must be at least 1",
+        ),
+        ("{}", "expected at least one of `requests_per_minute`"),
+        ("{requests_per_minute: lots}", "invalid type"),
+    ] {
+        let yaml = format!(
+            "endpoints:\n  - name: chat\n    endpoint_type: llm/v1/chat\n    model: {{provider: openai, name: gpt-4o-mini}}\n    limits: {bad}\n"
+        );
+        let shown = errors(&yaml);
+        assert_eq!(shown.len(), 1, "{bad}: {shown:?}");
+        assert!(
+            shown[0].starts_with("gateway.yaml:5:"),
+            "{bad}: {}",
+            shown[0]
+        );
+        assert!(
+            shown[0].contains("endpoints[0].limits"),
+            "{bad}: {}",
+            shown[0]
+        );
+        assert!(shown[0].contains(expected), "{bad}: {}", shown[0]);
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::{fmt, time::Duration};
 
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 
 /// What went wrong, which fixes the HTTP status a front answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,6 +91,7 @@ pub struct GatewayError {
     param: Option<String>,
     code: Option<String>,
     retry_after: Option<Duration>,
+    headers: Option<Box<HeaderMap>>,
 }
 
 impl GatewayError {
@@ -102,6 +103,7 @@ impl GatewayError {
             param: None,
             code: None,
             retry_after: None,
+            headers: None,
         }
     }
 
@@ -176,6 +178,27 @@ impl GatewayError {
     /// How long to wait before trying again, if waiting helps.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// Headers the error's HTTP answer carries besides the front's own (a
+    /// rate limit's `x-ratelimit-*`, say); `None` when there are none.
+    ///
+    /// ```
+    /// use http::HeaderValue;
+    /// use towergate_core::{ErrorKind, GatewayError};
+    ///
+    /// let mut error = GatewayError::new(ErrorKind::RateLimited, "slow down");
+    /// assert!(error.headers().is_none());
+    /// error.headers_mut().insert("x-ratelimit-remaining-requests", HeaderValue::from(0));
+    /// assert_eq!(error.headers().unwrap()["x-ratelimit-remaining-requests"], "0");
+    /// ```
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        self.headers.as_deref()
+    }
+
+    /// The headers the error's HTTP answer carries, to add to.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_default()
     }
 }
 

@@ -94,6 +94,11 @@ fn error_response(error: &GatewayError, json: Vec<u8>) -> Response<ResponseBody>
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let Some(extra) = error.headers() {
+        for (name, value) in extra {
+            headers.insert(name, value.clone());
+        }
+    }
     if let Some(wait) = error.retry_after() {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));

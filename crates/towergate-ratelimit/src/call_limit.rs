@@ -1,22 +1,8 @@
-use std::{
-    fmt,
-    num::NonZeroU32,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+//! MLflow's per-endpoint `limit`: `calls` per `renewal_period`.
 
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-    middleware::NoOpMiddleware,
-    state::{InMemoryState, NotKeyed},
-};
-use tower_layer::Layer;
-use tower_service::Service;
-use towergate_core::{ErrorKind, GatewayError, GatewayRequest};
+use std::{fmt, num::NonZeroU32, time::Duration};
 
-use crate::future::ResponseFuture;
+use towergate_state::Rate;
 
 /// How often a `limit` renews (MLflow's `renewal_period`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +44,7 @@ impl RenewalPeriod {
 pub struct CallLimit {
     calls: NonZeroU32,
     period: RenewalPeriod,
+    rate: Rate,
 }
 
 /// Why a [`CallLimit`] cannot be made.
@@ -83,7 +70,13 @@ impl CallLimit {
             .ok()
             .and_then(NonZeroU32::new)
             .ok_or_else(|| CallLimitError(format!("`calls` must be between 1 and {}", u32::MAX)))?;
-        Ok(Self { calls, period })
+        let rate = Rate::new(u64::from(calls.get()), period.duration())
+            .map_err(|error| CallLimitError(error.to_string()))?;
+        Ok(Self {
+            calls,
+            period,
+            rate,
+        })
     }
 
     /// Calls admitted per period.
@@ -96,122 +89,17 @@ impl CallLimit {
         self.period
     }
 
-    pub(crate) fn quota(self) -> Quota {
-        let every = self.period.duration() / self.calls.get();
-        Quota::with_period(every)
-            .unwrap_or_else(|| Quota::per_second(self.calls))
-            .allow_burst(self.calls)
+    /// The rate it enforces: `calls` per period.
+    pub fn rate(self) -> Rate {
+        self.rate
     }
 
-    fn refusal(self, wait: Duration) -> GatewayError {
-        GatewayError::new(
-            ErrorKind::RateLimited,
-            format!(
-                "Rate limit exceeded: {} per 1 {}",
-                self.calls,
-                self.period.as_str()
-            ),
+    /// MLflow's words for a refusal: `Rate limit exceeded: 10 per 1 minute`.
+    pub(crate) fn refusal_message(self) -> String {
+        format!(
+            "Rate limit exceeded: {} per 1 {}",
+            self.calls,
+            self.period.as_str()
         )
-        .with_code("rate_limit_exceeded")
-        .with_retry_after(wait)
-    }
-}
-
-pub(crate) type Limiter<C> =
-    RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
-
-/// Applies a [`CallLimit`] to every request that passes; see [`LimitStore::layer`](crate::LimitStore::layer).
-pub struct CallLimitLayer<C: Clock = DefaultClock> {
-    limit: CallLimit,
-    limiter: Arc<Limiter<C>>,
-}
-
-impl<C: Clock> CallLimitLayer<C> {
-    /// A layer over a limiter of its own, with `clock` (a fake one in tests).
-    pub fn with_clock(limit: CallLimit, clock: C) -> Self {
-        Self::from_shared(
-            limit,
-            Arc::new(RateLimiter::direct_with_clock(limit.quota(), clock)),
-        )
-    }
-
-    pub(crate) fn from_shared(limit: CallLimit, limiter: Arc<Limiter<C>>) -> Self {
-        Self { limit, limiter }
-    }
-}
-
-impl<C: Clock> Clone for CallLimitLayer<C> {
-    fn clone(&self) -> Self {
-        Self {
-            limit: self.limit,
-            limiter: Arc::clone(&self.limiter),
-        }
-    }
-}
-
-impl<C: Clock> fmt::Debug for CallLimitLayer<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallLimitLayer")
-            .field("limit", &self.limit)
-            .finish()
-    }
-}
-
-impl<S, C: Clock> Layer<S> for CallLimitLayer<C> {
-    type Service = CallLimited<S, C>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CallLimited {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// A service whose calls are limited by a [`CallLimitLayer`].
-pub struct CallLimited<S, C: Clock = DefaultClock> {
-    inner: S,
-    layer: CallLimitLayer<C>,
-}
-
-impl<S: Clone, C: Clock> Clone for CallLimited<S, C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C: Clock> fmt::Debug for CallLimited<S, C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallLimited")
-            .field("inner", &self.inner)
-            .field("limit", &self.layer.limit)
-            .finish()
-    }
-}
-
-impl<S, C> Service<GatewayRequest> for CallLimited<S, C>
-where
-    S: Service<GatewayRequest, Error = GatewayError>,
-    C: Clock,
-{
-    type Response = S::Response;
-    type Error = GatewayError;
-    type Future = ResponseFuture<S::Future, S::Response>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match self.layer.limiter.check() {
-            Ok(()) => ResponseFuture::admitted(self.inner.call(request)),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.layer.limiter.clock().now());
-                ResponseFuture::refused(self.layer.limit.refusal(wait))
-            }
-        }
     }
 }

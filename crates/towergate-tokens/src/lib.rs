@@ -36,4 +36,6 @@ mod worst_case;
 pub use context::{ContextFitted, ContextWindow, ContextWindowLayer};
 pub use count::{Encoding, TokenCounter};
 pub use pricing::{PRICES_AS_OF, PriceBook, Pricing, builtin_pricing};
-pub use worst_case::{DEFAULT_MAX_COMPLETION_TOKENS, ESTIMATE_MARGIN, WorstCaseCost};
+pub use worst_case::{
+    DEFAULT_MAX_COMPLETION_TOKENS, ESTIMATE_MARGIN, WorstCaseCost, worst_case_usage,
+};

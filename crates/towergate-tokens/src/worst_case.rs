@@ -3,7 +3,7 @@
 
 use towergate_core::{GatewayRequest, Operation, Usage};
 
-use crate::{PriceBook, budget::CostEstimate};
+use crate::{PriceBook, TokenCounter, budget::CostEstimate};
 
 /// Completion tokens assumed for a request that sets no `max_tokens`.
 pub const DEFAULT_MAX_COMPLETION_TOKENS: u64 = 4096;
@@ -55,12 +55,32 @@ impl CostEstimate for WorstCaseCost {
     fn worst_case_usd(&self, request: &GatewayRequest) -> Option<f64> {
         let pricing = self.prices.pricing_for(&request.endpoint, None)?;
         let counter = self.prices.counter_for(&request.endpoint);
-        let mut prompt = counter.count_request(&request.operation);
-        if !counter.is_exact() {
-            prompt = (prompt as f64 * ESTIMATE_MARGIN).ceil() as u64;
-        }
-        Some(pricing.cost(&Usage::new(prompt, max_completion(&request.operation))))
+        Some(pricing.cost(&worst_case_usage(&counter, &request.operation)))
     }
+}
+
+/// The most tokens `operation` can use: its prompt counted by `counter`
+/// (raised by [`ESTIMATE_MARGIN`] when the count is an estimate) and its
+/// `max_tokens` or `max_completion_tokens` ([`DEFAULT_MAX_COMPLETION_TOKENS`]
+/// when neither is set), times `n` choices. What budgets and token limits
+/// reserve.
+///
+/// ```
+/// use towergate_core::{GatewayRequest, Operation};
+/// use towergate_tokens::{TokenCounter, worst_case_usage};
+///
+/// let chat = serde_json::from_value(serde_json::json!({
+///     "messages": [{"role": "user", "content": "hello world"}], "max_tokens": 100, "n": 2
+/// })).unwrap();
+/// let usage = worst_case_usage(&TokenCounter::for_model("gpt-4o"), &Operation::Chat(chat));
+/// assert_eq!((usage.prompt_tokens, usage.completion_tokens), (9, 200));
+/// ```
+pub fn worst_case_usage(counter: &TokenCounter, operation: &Operation) -> Usage {
+    let mut prompt = counter.count_request(operation);
+    if !counter.is_exact() {
+        prompt = (prompt as f64 * ESTIMATE_MARGIN).ceil() as u64;
+    }
+    Usage::new(prompt, max_completion(operation))
 }
 
 /// The most completion tokens `operation` can produce.

@@ -8,7 +8,9 @@ use std::{
 
 use tower_layer::Layer;
 use tower_service::Service;
-use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Operation};
+use towergate_core::{
+    GatewayError, GatewayRequest, GatewayResponse, Operation, settle::Settlements,
+};
 
 use super::{UsageSink, future::ResponseFuture, ledger::Ledger};
 use crate::PriceBook;
@@ -99,10 +101,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
+    fn call(&mut self, mut request: GatewayRequest) -> Self::Future {
         let ledger = match request.operation {
             Operation::ListEndpoints => None,
-            _ => Some(Ledger::open(Arc::clone(&self.shared), &request)),
+            _ => {
+                // Layers below push their settlements onto this one.
+                Settlements::of(&mut request);
+                Some(Ledger::open(Arc::clone(&self.shared), &request))
+            }
         };
         ResponseFuture::new(self.inner.call(request), ledger)
     }
