@@ -24,6 +24,7 @@ pub mod completion;
 pub mod embeddings;
 pub mod endpoint;
 pub mod error;
+pub mod gate;
 pub mod request;
 pub mod response;
 pub mod settle;

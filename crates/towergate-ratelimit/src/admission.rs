@@ -1,9 +1,13 @@
 //! Deciding one request: every bucket it counts in, in turn.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use http::HeaderMap;
-use towergate_core::{ErrorKind, GatewayError, settle::Spent};
+use towergate_core::{
+    ErrorKind, GatewayError, GatewayRequest,
+    gate::{self, Answer, Leave},
+    settle::{Settlements, Spent},
+};
 use towergate_state::{RateDecision, format_duration, run_soon};
 use towergate_tokens::budget::OnStoreError;
 
@@ -14,21 +18,65 @@ use crate::{
     rule::{Check, Rule, Wording},
 };
 
-/// The decision on one request, once its buckets have answered.
-pub(crate) type Admission =
-    Pin<Box<dyn Future<Output = Result<Admitted, GatewayError>> + Send + 'static>>;
-
 /// An admitted request: what to tell the client, and the tokens it
 /// reserved, to settle when its usage is known.
+pub struct Admitted {
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    reserved: Vec<Reserved>,
+}
+
+impl fmt::Debug for Admitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admitted")
+            .field("headers", &self.headers)
+            .field("reserved", &self.reserved)
+            .finish()
+    }
+}
+
+/// Entering the request, token reservations are pushed onto its
+/// settlements, so whoever settles the request's usage settles them too.
+impl gate::Admitted for Admitted {
+    type Leave = RateHeaders;
+
+    fn enter(self, request: &mut GatewayRequest) -> RateHeaders {
+        if !self.reserved.is_empty() {
+            let (shared, reserved) = (self.shared, self.reserved);
+            let runtime = tokio::runtime::Handle::try_current().ok();
+            Settlements::of(request).push(move |spent| {
+                settle(&shared, reserved, spent, runtime.as_ref());
+            });
+        }
+        RateHeaders(self.headers)
+    }
+}
+
+/// The limits' `x-ratelimit-*` headers, for the answer or the error.
 #[derive(Debug)]
-pub(crate) struct Admitted {
-    pub(crate) headers: HeaderMap,
-    pub(crate) reserved: Vec<Reserved>,
+pub struct RateHeaders(HeaderMap);
+
+impl Leave for RateHeaders {
+    fn leave(self, answer: Answer) -> Answer {
+        if self.0.is_empty() {
+            return answer;
+        }
+        match answer {
+            Ok(mut response) => {
+                headers::merge(&mut response.meta.headers, &self.0);
+                Ok(response)
+            }
+            Err(mut error) => {
+                headers::merge(error.headers_mut(), &self.0);
+                Err(error)
+            }
+        }
+    }
 }
 
 /// Tokens taken from one bucket before the call.
 #[derive(Debug, Clone)]
-pub(crate) struct Reserved {
+struct Reserved {
     key: String,
     rule: usize,
     cost: u64,
@@ -91,7 +139,11 @@ pub(crate) async fn admit(
             cost: check.cost,
         })
         .collect();
-    Ok(Admitted { headers, reserved })
+    Ok(Admitted {
+        shared,
+        headers,
+        reserved,
+    })
 }
 
 /// Returns what `taken` acquired; a store error leaves it taken.
@@ -136,7 +188,7 @@ fn refusal(rule: &Rule, check: &Check, decision: &RateDecision) -> GatewayError 
 
 /// Settles token reservations with what the request really used: gives
 /// back what it did not use, takes what it used beyond them.
-pub(crate) fn settle(
+fn settle(
     shared: &Shared,
     reserved: Vec<Reserved>,
     spent: &Spent,

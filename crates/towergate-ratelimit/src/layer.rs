@@ -6,20 +6,20 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll},
 };
 
 use tower_layer::Layer;
-use tower_service::Service;
-use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Operation};
+use towergate_core::{
+    GatewayRequest, Operation,
+    gate::{Admission, Gate, Gated},
+};
 use towergate_state::RateStore;
 use towergate_tokens::{TokenCounter, budget::OnStoreError};
 
 use crate::{
     CallLimit,
-    admission::{Admission, admit},
+    admission::{Admitted, admit},
     estimate::TokenEstimate,
-    future::ResponseFuture,
     limits::{Limits, Unit},
     rule::{KeyBy, Rule, Wording},
 };
@@ -155,7 +155,7 @@ impl RateLimitLayer {
     }
 
     /// The decision to make on `request`, or `None` when no limit applies.
-    fn admission(&self, request: &GatewayRequest) -> Option<Admission> {
+    fn admission(&self, request: &GatewayRequest) -> Option<Admission<Admitted>> {
         if matches!(request.operation, Operation::ListEndpoints) {
             return None;
         }
@@ -196,63 +196,17 @@ impl<S> Layer<S> for RateLimitLayer {
     type Service = RateLimited<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RateLimited {
-            inner,
-            layer: self.clone(),
-        }
+        Gated::new(inner, self.clone())
     }
 }
 
 /// A service whose requests are limited by a [`RateLimitLayer`].
-#[derive(Clone)]
-pub struct RateLimited<S> {
-    inner: S,
-    layer: RateLimitLayer,
-}
+pub type RateLimited<S> = Gated<S, RateLimitLayer>;
 
-impl<S> RateLimited<S> {
-    /// `inner` under `layer`'s limits.
-    pub fn new(inner: S, layer: RateLimitLayer) -> Self {
-        Self { inner, layer }
-    }
+impl Gate for RateLimitLayer {
+    type Admitted = Admitted;
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for RateLimited<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimited")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<S> Service<GatewayRequest> for RateLimited<S>
-where
-    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError> + Clone,
-{
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture<S, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match self.layer.admission(&request) {
-            None => ResponseFuture::direct(self.inner.call(request)),
-            Some(admission) => {
-                // The service that was polled ready goes with the request;
-                // this one keeps a fresh clone for the next call.
-                let fresh = self.inner.clone();
-                let ready = std::mem::replace(&mut self.inner, fresh);
-                ResponseFuture::checking(admission, ready, request, Arc::clone(&self.layer.shared))
-            }
-        }
+    fn admission(&self, request: &GatewayRequest) -> Option<Admission<Admitted>> {
+        RateLimitLayer::admission(self, request)
     }
 }

@@ -73,10 +73,9 @@
 //! # }
 //! ```
 
-mod admission;
+pub mod admission;
 mod call_limit;
 mod estimate;
-pub mod future;
 mod headers;
 mod layer;
 mod limits;

@@ -7,18 +7,18 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll},
 };
 
 use tower_layer::Layer;
-use tower_service::Service;
-use towergate_core::{ErrorKind, GatewayError, GatewayRequest};
+use towergate_core::{
+    ErrorKind, GatewayError, GatewayRequest,
+    gate::{Admission, Gate, Gated},
+};
 use towergate_state::{Decision, QuotaStore, Refusal, StoreError};
 
 use super::{
     config::{Budget, OnStoreError, dollars, micros},
     estimate::{CostEstimate, UnknownCost},
-    future::{Admission, ResponseFuture},
     reservation::BudgetReservation,
 };
 
@@ -92,7 +92,7 @@ impl BudgetLayer {
     }
 
     /// The reservation to make for `request`, or `None` if it has no budget.
-    fn admission(&self, request: &GatewayRequest) -> Option<Admission> {
+    fn admission(&self, request: &GatewayRequest) -> Option<Admission<BudgetReservation>> {
         let caller = request.caller()?;
         let entry = self.budgets.get(caller.name())?.clone();
         let amount = self.estimate.worst_case_usd(request).map_or(0, micros);
@@ -195,63 +195,17 @@ impl<S> Layer<S> for BudgetLayer {
     type Service = Budgeted<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Budgeted {
-            inner,
-            layer: self.clone(),
-        }
+        Gated::new(inner, self.clone())
     }
 }
 
 /// A service whose callers' spending is capped by a [`BudgetLayer`].
-#[derive(Clone)]
-pub struct Budgeted<S> {
-    inner: S,
-    layer: BudgetLayer,
-}
+pub type Budgeted<S> = Gated<S, BudgetLayer>;
 
-impl<S> Budgeted<S> {
-    /// `inner` under `layer`'s budgets.
-    pub fn new(inner: S, layer: BudgetLayer) -> Self {
-        Self { inner, layer }
-    }
+impl Gate for BudgetLayer {
+    type Admitted = BudgetReservation;
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for Budgeted<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Budgeted")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<S> Service<GatewayRequest> for Budgeted<S>
-where
-    S: Service<GatewayRequest, Error = GatewayError> + Clone,
-{
-    type Response = S::Response;
-    type Error = GatewayError;
-    type Future = ResponseFuture<S, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match self.layer.admission(&request) {
-            None => ResponseFuture::direct(self.inner.call(request)),
-            Some(admission) => {
-                // The service that was polled ready goes with the request;
-                // this one keeps a fresh clone for the next call.
-                let fresh = self.inner.clone();
-                let ready = std::mem::replace(&mut self.inner, fresh);
-                ResponseFuture::checking(admission, ready, request)
-            }
-        }
+    fn admission(&self, request: &GatewayRequest) -> Option<Admission<BudgetReservation>> {
+        BudgetLayer::admission(self, request)
     }
 }

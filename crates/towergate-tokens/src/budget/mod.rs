@@ -59,7 +59,6 @@
 
 mod config;
 mod estimate;
-pub mod future;
 mod layer;
 mod reservation;
 

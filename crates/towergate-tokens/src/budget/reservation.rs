@@ -3,6 +3,7 @@
 use std::{fmt, sync::Arc};
 
 use tokio::runtime::Handle;
+use towergate_core::{GatewayRequest, gate::Admitted, settle::Settlements};
 use towergate_state::{QuotaStore, Span};
 
 use super::config::micros;
@@ -88,6 +89,16 @@ impl BudgetReservation {
                 "no Tokio runtime to settle a budget reservation on; it stays as reserved"
             );
         }
+    }
+}
+
+/// Entering the request, the reservation is pushed onto its settlements,
+/// so whoever settles the request's usage settles the reservation too.
+impl Admitted for BudgetReservation {
+    type Leave = ();
+
+    fn enter(self, request: &mut GatewayRequest) {
+        Settlements::of(request).push(move |spent| self.settle(spent.cost_usd));
     }
 }
 
