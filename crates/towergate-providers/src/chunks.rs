@@ -4,9 +4,11 @@
 //! deltas, a finish chunk, and (when the provider reported usage) a usage
 //! chunk with no choices. [`ChunkMaker`] holds what every chunk repeats.
 
+#[cfg(any(feature = "anthropic", feature = "bedrock", feature = "cohere"))]
+use towergate_core::chat::{FunctionCallDelta, ToolCallDelta};
 use towergate_core::{
     Extra, Usage,
-    chat::{ChatChunk, ChatDelta, ChunkChoice, FunctionCallDelta, Role, ToolCallDelta},
+    chat::{ChatChunk, ChatDelta, ChunkChoice, Role},
 };
 
 /// Makes the chunks of one streamed answer (a single choice, index 0).
@@ -76,6 +78,7 @@ impl ChunkMaker {
     }
 
     /// The first fragment of tool call `index`: its id and function name.
+    #[cfg(any(feature = "anthropic", feature = "bedrock", feature = "cohere"))]
     pub(crate) fn tool_call_start(
         &self,
         index: u32,
@@ -95,6 +98,7 @@ impl ChunkMaker {
     }
 
     /// A further piece of tool call `index`'s JSON arguments.
+    #[cfg(any(feature = "anthropic", feature = "bedrock", feature = "cohere"))]
     pub(crate) fn tool_call_arguments(
         &self,
         index: u32,
@@ -111,6 +115,7 @@ impl ChunkMaker {
         })
     }
 
+    #[cfg(any(feature = "anthropic", feature = "bedrock", feature = "cohere"))]
     fn tool_call_delta(&self, call: ToolCallDelta) -> ChatChunk {
         self.delta(
             ChatDelta {
@@ -143,18 +148,24 @@ mod tests {
         let role = serde_json::to_value(maker.role()).unwrap();
         assert_eq!(role["object"], "chat.completion.chunk");
         assert_eq!(role["choices"][0]["delta"]["role"], "assistant");
-        let call = serde_json::to_value(maker.tool_call_start(1, "t1", "f", "")).unwrap();
-        assert_eq!(call["choices"][0]["delta"]["tool_calls"][0]["index"], 1);
-        assert_eq!(
-            call["choices"][0]["delta"]["tool_calls"][0]["type"],
-            "function"
-        );
         let usage = maker.usage(Usage::new(1, 2));
         assert!(usage.choices.is_empty());
         assert_eq!(usage.usage.map(|u| u.total_tokens), Some(3));
         assert_eq!(
             maker.finish("stop").choices[0].finish_reason.as_deref(),
             Some("stop")
+        );
+    }
+
+    #[test]
+    #[cfg(any(feature = "anthropic", feature = "bedrock", feature = "cohere"))]
+    fn a_tool_call_starts_with_its_index_and_type() {
+        let maker = ChunkMaker::new("msg_1", "m", 7);
+        let call = serde_json::to_value(maker.tool_call_start(1, "t1", "f", "")).unwrap();
+        assert_eq!(call["choices"][0]["delta"]["tool_calls"][0]["index"], 1);
+        assert_eq!(
+            call["choices"][0]["delta"]["tool_calls"][0]["type"],
+            "function"
         );
     }
 }

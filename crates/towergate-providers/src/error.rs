@@ -58,7 +58,7 @@ const BODY_EXCERPT: usize = 1024;
 
 /// A provider asked for an operation it has no API for (400), such as
 /// embeddings from Anthropic.
-#[cfg(feature = "anthropic")]
+#[cfg(any(feature = "anthropic", feature = "cohere", feature = "mistral"))]
 pub(crate) fn not_served(provider: &str, endpoint: towergate_core::EndpointType) -> GatewayError {
     GatewayError::invalid(format!(
         "endpoint type {} is not supported by provider {provider}",

@@ -31,6 +31,18 @@ impl ResponseFuture {
         }
     }
 
+    /// The call `start` makes with what was `encoded`, or a failed answer
+    /// when encoding was refused.
+    pub(crate) fn after<T, F>(encoded: Result<T, GatewayError>, start: impl FnOnce(T) -> F) -> Self
+    where
+        F: Future<Output = Result<GatewayResponse, GatewayError>> + Send + 'static,
+    {
+        match encoded {
+            Ok(encoded) => Self::new(start(encoded)),
+            Err(error) => Self::failed(error),
+        }
+    }
+
     pub(crate) fn failed(error: GatewayError) -> Self {
         Self {
             inner: Inner::Failed(Some(error)),

@@ -26,13 +26,14 @@
 pub mod anthropic;
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
+#[cfg(any(feature = "anthropic", feature = "cohere", feature = "mistral"))]
+mod chat_api;
 #[cfg(any(
     feature = "anthropic",
     feature = "bedrock",
     feature = "cohere",
     feature = "tgi"
 ))]
-#[cfg_attr(not(all(feature = "anthropic", feature = "cohere")), allow(dead_code))]
 pub(crate) mod chunks;
 pub mod client;
 #[cfg(feature = "cohere")]
@@ -48,33 +49,11 @@ mod mlflow;
 #[cfg(feature = "mlflow-serving")]
 pub mod mlflow_serving;
 pub mod openai;
-// Shared by the adapters behind features: with some of them left out, some
-// helpers have no user.
-#[cfg_attr(
-    not(all(
-        feature = "anthropic",
-        feature = "cohere",
-        feature = "gemini",
-        feature = "mistral",
-        feature = "mlflow-serving",
-        feature = "tgi"
-    )),
-    allow(dead_code)
-)]
+mod service;
+mod settings;
 pub(crate) mod sse;
 #[cfg(feature = "tgi")]
 pub mod tgi;
-#[cfg_attr(
-    not(all(
-        feature = "anthropic",
-        feature = "cohere",
-        feature = "gemini",
-        feature = "mistral",
-        feature = "mlflow-serving",
-        feature = "tgi"
-    )),
-    allow(dead_code)
-)]
 pub(crate) mod upstream;
 
 pub use client::HttpClient;

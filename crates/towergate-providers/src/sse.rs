@@ -11,7 +11,6 @@
 //! and decides, when the body ends, whether the stream was complete.
 
 use std::{
-    collections::VecDeque,
     pin::Pin,
     sync::{
         Arc,
@@ -170,6 +169,13 @@ where
     }
 }
 
+#[cfg(any(
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mistral",
+    feature = "tgi"
+))]
 /// A provider's stream format: its events in, towergate's chunks out.
 pub(crate) trait Translate {
     /// What the stream yields (a chat or a completion chunk).
@@ -183,24 +189,42 @@ pub(crate) trait Translate {
         &mut self,
         event: &Event,
         host: &str,
-        out: &mut VecDeque<Self::Chunk>,
+        out: &mut std::collections::VecDeque<Self::Chunk>,
     ) -> Result<bool, GatewayError>;
 
     /// The stream is over, by the body's end or an event: pushes the last
     /// chunks (finish, usage), or fails when the stream was cut short.
-    fn end(&mut self, host: &str, out: &mut VecDeque<Self::Chunk>) -> Result<(), GatewayError>;
+    fn end(
+        &mut self,
+        host: &str,
+        out: &mut std::collections::VecDeque<Self::Chunk>,
+    ) -> Result<(), GatewayError>;
 }
 
+#[cfg(any(
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mistral",
+    feature = "tgi"
+))]
 /// The chunks a [`Translate`] makes of an SSE body.
 pub(crate) struct Translated<B, X: Translate> {
     events: SseEvents<B>,
     translate: X,
-    pending: VecDeque<X::Chunk>,
+    pending: std::collections::VecDeque<X::Chunk>,
     /// Yielded once the pending chunks are out.
     failure: Option<GatewayError>,
     ended: bool,
 }
 
+#[cfg(any(
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mistral",
+    feature = "tgi"
+))]
 impl<B, X> Translated<B, X>
 where
     B: Body<Data = Bytes>,
@@ -211,7 +235,7 @@ where
         Self {
             events: SseEvents::new(body, idle_timeout, host),
             translate,
-            pending: VecDeque::new(),
+            pending: std::collections::VecDeque::new(),
             failure: None,
             ended: false,
         }
@@ -233,6 +257,13 @@ where
     }
 }
 
+#[cfg(any(
+    feature = "anthropic",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mistral",
+    feature = "tgi"
+))]
 impl<B, X> Stream for Translated<B, X>
 where
     B: Body<Data = Bytes>,
@@ -270,12 +301,45 @@ where
     }
 }
 
-#[cfg(test)]
+/// Every item `translate` makes of the SSE `text` from `host`, for tests.
+#[cfg(all(
+    test,
+    any(
+        feature = "anthropic",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+        feature = "tgi"
+    )
+))]
+pub(crate) async fn translate_text<X>(
+    text: &'static str,
+    host: &str,
+    translate: X,
+) -> Vec<Result<X::Chunk, GatewayError>>
+where
+    X: Translate + Unpin,
+    X::Chunk: Unpin,
+{
+    use futures_util::StreamExt;
+    let body = http_body_util::Full::new(Bytes::from_static(text.as_bytes()));
+    Translated::new(body, Duration::from_secs(60), host.into(), translate)
+        .collect()
+        .await
+}
+
+#[cfg(all(
+    test,
+    any(
+        feature = "anthropic",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+        feature = "tgi"
+    )
+))]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use futures_util::StreamExt;
-    use http_body_util::Full;
-
     use super::*;
 
     /// Sums numbers; `end` fails unless a `"stop"` event came.
@@ -292,7 +356,7 @@ mod tests {
             &mut self,
             event: &Event,
             _host: &str,
-            out: &mut VecDeque<u32>,
+            out: &mut std::collections::VecDeque<u32>,
         ) -> Result<bool, GatewayError> {
             if event.data == "stop" {
                 self.stopped = true;
@@ -307,7 +371,11 @@ mod tests {
             Ok(false)
         }
 
-        fn end(&mut self, _host: &str, out: &mut VecDeque<u32>) -> Result<(), GatewayError> {
+        fn end(
+            &mut self,
+            _host: &str,
+            out: &mut std::collections::VecDeque<u32>,
+        ) -> Result<(), GatewayError> {
             if !self.stopped {
                 return Err(GatewayError::bad_gateway("cut short"));
             }
@@ -317,10 +385,7 @@ mod tests {
     }
 
     async fn run(text: &'static str) -> Vec<Result<u32, GatewayError>> {
-        let body = Full::new(Bytes::from_static(text.as_bytes()));
-        Translated::new(body, Duration::from_secs(60), "up:1".into(), Sum::default())
-            .collect()
-            .await
+        translate_text(text, "up:1", Sum::default()).await
     }
 
     #[tokio::test]

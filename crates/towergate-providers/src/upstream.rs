@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use tokio::time::{Instant, timeout_at};
-use towergate_core::GatewayError;
+use towergate_core::{GatewayError, GatewayResponse};
 
 use crate::{HttpClient, ProviderConfigError, client::RequestBody, error};
 
@@ -64,6 +64,114 @@ pub(crate) fn describe_host(uri: &Uri) -> Arc<str> {
     match uri.port_u16() {
         Some(port) => format!("{host}:{port}").into(),
         None => host.into(),
+    }
+}
+
+/// Where one adapter's calls go and how long they may take: what every
+/// call of an adapter shares, built once by [`Settings::into_upstream`](crate::settings::Settings::into_upstream).
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    /// The provider's name, as MLflow spells it.
+    pub(crate) provider: &'static str,
+    /// The model sent upstream, or named in answers.
+    pub(crate) model: String,
+    /// `host:port`, for error messages (never the key, never user info).
+    pub(crate) host: Arc<str>,
+    /// Content type, user agent and auth (auth values are marked sensitive).
+    pub(crate) headers: HeaderMap,
+    pub(crate) request_timeout: Duration,
+    pub(crate) stream_idle_timeout: Duration,
+}
+
+impl Upstream {
+    /// POSTs the JSON `body` to `uri` with the headers (and `Accept` for a
+    /// stream or a JSON answer), then as [`send`].
+    pub(crate) async fn post(
+        &self,
+        client: &HttpClient,
+        uri: &Uri,
+        body: Bytes,
+        stream: bool,
+        read_error: ErrorReader,
+    ) -> Result<Sent, GatewayError> {
+        let request = json_request(uri, &self.headers, body, stream)?;
+        self.send(client, request, read_error).await
+    }
+
+    /// As [`send`], with this upstream's host and request timeout.
+    pub(crate) async fn send(
+        &self,
+        client: &HttpClient,
+        request: http::Request<RequestBody>,
+        read_error: ErrorReader,
+    ) -> Result<Sent, GatewayError> {
+        send(
+            client,
+            request,
+            &self.host,
+            self.request_timeout,
+            read_error,
+        )
+        .await
+    }
+
+    /// The server-sent events of `body` through `translate`, with this
+    /// upstream's idle timeout.
+    #[cfg(any(
+        feature = "anthropic",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+        feature = "tgi"
+    ))]
+    pub(crate) fn translated<X: crate::sse::Translate>(
+        &self,
+        body: Incoming,
+        translate: X,
+    ) -> crate::sse::Translated<Incoming, X> {
+        crate::sse::Translated::new(
+            body,
+            self.stream_idle_timeout,
+            Arc::clone(&self.host),
+            translate,
+        )
+    }
+
+    #[cfg(any(
+        feature = "anthropic",
+        feature = "bedrock",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mistral",
+    ))]
+    /// A streamed chat answer, which names the model asked for until a
+    /// later layer reads the chunks.
+    pub(crate) fn chat_stream(
+        &self,
+        chunks: impl futures_core::Stream<Item = Result<towergate_core::chat::ChatChunk, GatewayError>>
+        + Send
+        + 'static,
+    ) -> GatewayResponse {
+        GatewayResponse {
+            payload: towergate_core::Payload::ChatStream(Box::pin(chunks)),
+            meta: towergate_core::ResponseMeta {
+                model: Some(self.model.clone()),
+                ..towergate_core::ResponseMeta::default()
+            },
+        }
+    }
+
+    /// `response` marked as this provider's, answered at the first attempt
+    /// with its headers after `latency`.
+    pub(crate) fn stamp(
+        &self,
+        mut response: GatewayResponse,
+        latency: Duration,
+    ) -> GatewayResponse {
+        response.meta.provider = Some(self.provider.to_owned());
+        response.meta.upstream_latency = Some(latency);
+        response.meta.attempts = 1;
+        response
     }
 }
 
@@ -159,22 +267,15 @@ pub(crate) fn json_request(
     Ok(request)
 }
 
-/// POSTs the JSON `body` to `uri` with `headers` (and `Accept` for a
-/// stream or a JSON answer), then as [`send`] with [`error::from_status`].
-#[cfg(any(feature = "anthropic", feature = "mistral", feature = "cohere"))]
-pub(crate) async fn post_json(
-    client: &HttpClient,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-    stream: bool,
-    host: &str,
-    timeout: Duration,
-) -> Result<Sent, GatewayError> {
-    let request = json_request(uri, headers, body, stream)?;
-    send(client, request, host, timeout, error::from_status).await
-}
-
+#[cfg(any(
+    feature = "anthropic",
+    feature = "bedrock",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mistral",
+    feature = "mlflow-serving",
+    feature = "tgi",
+))]
 /// Parses a successful JSON body as `T`, or a bad gateway (502) naming the
 /// host and `what` the body should have been ("a Gemini answer").
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
@@ -190,6 +291,12 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+#[cfg(any(
+    feature = "bedrock",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mlflow-serving",
+))]
 /// Little-endian f32s, base64-encoded, as OpenAI sends `encoding_format: base64`.
 pub(crate) fn base64_floats(values: &[f32]) -> String {
     use base64::Engine;
@@ -200,35 +307,19 @@ pub(crate) fn base64_floats(values: &[f32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+#[cfg(any(
+    feature = "anthropic",
+    feature = "bedrock",
+    feature = "cohere",
+    feature = "gemini",
+    feature = "mlflow-serving",
+    feature = "tgi",
+))]
 /// Unix seconds now.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
-}
-
-/// Refuses an empty model name, naming the config key `name`.
-#[allow(dead_code, reason = "used by the adapters behind features")]
-pub(crate) fn require_model(model: &str) -> Result<(), crate::ProviderConfigError> {
-    if model.trim().is_empty() {
-        return Err(crate::ProviderConfigError::for_key(
-            "name",
-            "missing the model `name`",
-        ));
-    }
-    Ok(())
-}
-
-/// `base` checked as an `http(s)` URL (a problem names config key `key`),
-/// without its trailing `/`.
-#[allow(dead_code, reason = "used by the adapters behind features")]
-pub(crate) fn checked_base<'a>(
-    base: &'a str,
-    key: &'static str,
-) -> Result<&'a str, crate::ProviderConfigError> {
-    crate::openai::check_base_url(base)
-        .map_err(|message| crate::ProviderConfigError::for_key(key, message))?;
-    Ok(base.trim_end_matches('/'))
 }
 
 #[cfg(test)]
@@ -246,6 +337,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(
+        feature = "bedrock",
+        feature = "cohere",
+        feature = "gemini",
+        feature = "mlflow-serving",
+    ))]
     fn base64_vectors_are_little_endian_floats() {
         assert_eq!(base64_floats(&[1.0]), "AACAPw==");
     }

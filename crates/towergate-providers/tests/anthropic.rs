@@ -1,15 +1,18 @@
 //! The Anthropic adapter against the mock's Anthropic wire, over loopback.
 
+#![cfg(feature = "anthropic")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::{
-    answer, chat, chat_stream, client, completion, drain, embeddings, eventually, text_of,
+    answer, call, chat, chat_stream, client, completion, drain, embeddings, eventually,
+    joined_arguments, status_and_key_errors_survive, stream_ends_in_bad_gateway, text_of,
+    tool_call_fragments,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk};
+use towergate_core::{Payload, chat::ChatChunk};
 use towergate_providers::{anthropic::Anthropic, from_mlflow, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
@@ -19,13 +22,6 @@ fn claude_at(upstream: &MockUpstream) -> Anthropic {
         .api_base(upstream.base_url())
         .build(&client())
         .unwrap()
-}
-
-async fn call(
-    service: &Anthropic,
-    request: GatewayRequest,
-) -> Result<GatewayResponse, GatewayError> {
-    service.clone().oneshot(request).await
 }
 
 fn weather_tool() -> Value {
@@ -266,20 +262,12 @@ async fn a_tool_use_comes_back_as_a_tool_call_complete_and_streamed() {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let fragments: Vec<_> = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.tool_calls.as_ref())
-        .flatten()
-        .collect();
+    let fragments = tool_call_fragments(&chunks);
     assert_eq!(fragments[0].index, 0);
     assert_eq!(fragments[0].id.as_deref(), Some("toolu_mock_0"));
     let function = fragments[0].function.as_ref().unwrap();
     assert_eq!(function.name.as_deref(), Some("get_weather"));
-    let joined: String = fragments
-        .iter()
-        .filter_map(|f| f.function.as_ref()?.arguments.as_deref())
-        .collect();
+    let joined = joined_arguments(&fragments);
     assert_eq!(serde_json::from_str::<Value>(&joined).unwrap(), arguments);
     assert!(
         fragments[1..]
@@ -359,26 +347,7 @@ async fn anthropics_error_message_survives_with_its_status() {
         error.message()
     );
 
-    upstream.set_behavior(Behavior::new().fault(Fault::Status(529)));
-    let error = call(
-        &claude,
-        chat(json!({"messages": [{"role": "user", "content": "hi"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 529);
-    assert_eq!(error.message(), "mock upstream fault: status 529");
-
-    upstream.set_behavior(Behavior::new());
-    upstream.require_key(Some("another-key"));
-    let error = call(
-        &claude,
-        chat(json!({"messages": [{"role": "user", "content": "hi"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 401);
-    assert_eq!(error.message(), "invalid API key");
+    let error = status_and_key_errors_survive(&upstream, &claude, 529, "invalid API key").await;
     assert!(!error.message().contains("sk-ant-test"));
 }
 
@@ -386,28 +355,12 @@ async fn anthropics_error_message_survives_with_its_status() {
 async fn broken_streams_and_garbage_are_bad_gateways_naming_the_host() {
     let upstream = MockUpstream::start().await;
     let claude = claude_at(&upstream);
-    let streamed =
-        || chat(json!({"messages": [{"role": "user", "content": "a b c"}], "stream": true}));
 
     upstream.set_behavior(Behavior::new().fault(Fault::TruncatedStream { after_chunks: 1 }));
-    let items = drain(chat_stream(call(&claude, streamed()).await.unwrap())).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains("before message_stop"),
-        "{}",
-        error.message()
-    );
+    stream_ends_in_bad_gateway(&claude, &["before message_stop"]).await;
 
     upstream.set_behavior(Behavior::new().fault(Fault::MalformedJson));
-    let items = drain(chat_stream(call(&claude, streamed()).await.unwrap())).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains(&upstream.addr().to_string()),
-        "{}",
-        error.message()
-    );
+    stream_ends_in_bad_gateway(&claude, &[&upstream.addr().to_string()]).await;
 
     let error = call(
         &claude,

@@ -1,16 +1,18 @@
 //! The Bedrock adapter against the mock's Bedrock wire, over loopback: the
 //! mock checks every request's SigV4 signature with the test credentials.
 
+#![cfg(feature = "bedrock")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{answer, chat, chat_stream, client, completion, drain, embeddings, text_of};
+use common::{
+    answer, call, chat, chat_stream, chunks_of, client, completion, drain, embeddings,
+    joined_arguments, stream_ends_in_bad_gateway, text_of, tool_call_fragments,
+};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
-use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk, embeddings::Vector,
-};
+use towergate_core::{GatewayRequest, Payload, chat::ChatChunk, embeddings::Vector};
 use towergate_providers::{bedrock::Bedrock, from_mlflow, unknown_config_keys};
 use towergate_testkit::{
     BEDROCK_ACCESS_KEY_ID, BEDROCK_SECRET_ACCESS_KEY, BEDROCK_SESSION_TOKEN, Behavior, Fault,
@@ -26,10 +28,6 @@ fn bedrock_at(upstream: &MockUpstream, model: &str) -> Bedrock {
         .api_base(upstream.url())
         .build(&client())
         .unwrap()
-}
-
-async fn call(service: &Bedrock, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
-    service.clone().oneshot(request).await
 }
 
 fn weather_tool() -> Value {
@@ -287,25 +285,13 @@ async fn a_tool_use_comes_back_as_a_tool_call_complete_and_streamed() {
         json!({"any": {}})
     );
 
-    let chunks: Vec<ChatChunk> = drain(chat_stream(call(&bedrock, request(true)).await.unwrap()))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let deltas: Vec<_> = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.tool_calls.as_ref())
-        .flatten()
-        .collect();
+    let chunks = chunks_of(&bedrock, request(true)).await;
+    let deltas = tool_call_fragments(&chunks);
     assert_eq!(deltas[0].index, 0);
     assert_eq!(deltas[0].id.as_deref(), Some("tooluse_mock_1"));
     let function = deltas[0].function.as_ref().unwrap();
     assert_eq!(function.name.as_deref(), Some("get_weather"));
-    let arguments: String = deltas
-        .iter()
-        .filter_map(|delta| delta.function.as_ref()?.arguments.as_deref())
-        .collect();
+    let arguments = joined_arguments(&deltas);
     assert_eq!(arguments, r#"{"echo":"Oslo"}"#);
     let finish = chunks
         .iter()
@@ -371,30 +357,13 @@ async fn bedrocks_error_message_survives_with_its_status() {
 async fn broken_streams_are_bad_gateways_naming_the_host() {
     let upstream = MockUpstream::start().await;
     let bedrock = bedrock_at(&upstream, CLAUDE);
-    let streamed =
-        || chat(json!({"messages": [{"role": "user", "content": "a b c"}], "stream": true}));
     let host = upstream.addr().to_string();
 
     upstream.set_behavior(Behavior::new().fault(Fault::TruncatedStream { after_chunks: 1 }));
-    let items = drain(chat_stream(call(&bedrock, streamed()).await.unwrap())).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains("before messageStop"),
-        "{}",
-        error.message()
-    );
-    assert!(error.message().contains(&host));
+    stream_ends_in_bad_gateway(&bedrock, &["before messageStop", &host]).await;
 
     upstream.set_behavior(Behavior::new().fault(Fault::MalformedJson));
-    let items = drain(chat_stream(call(&bedrock, streamed()).await.unwrap())).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains("malformed event stream"),
-        "{}",
-        error.message()
-    );
+    stream_ends_in_bad_gateway(&bedrock, &["malformed event stream"]).await;
 }
 
 #[tokio::test]

@@ -1,17 +1,19 @@
 //! The Cohere adapter against the mock's Cohere v2 wire, over loopback.
 
+#![cfg(feature = "cohere")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{answer, chat, chat_stream, client, completion, drain, embeddings, eventually};
+use common::{
+    answer, call, chat, chunks_of, client, completion, embeddings, eventually, from_mlflow_block,
+    joined_arguments, mlflow_refusal, says, status_and_key_errors_survive,
+    stream_ends_in_bad_gateway, text_of, tool_call_fragments,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload, Usage, chat::ChatChunk,
-    embeddings::Vector,
-};
-use towergate_providers::{cohere::Cohere, from_mlflow, unknown_config_keys};
+use towergate_core::{Payload, Usage, embeddings::Vector};
+use towergate_providers::{cohere::Cohere, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
 fn cohere_at(upstream: &MockUpstream) -> Cohere {
@@ -20,10 +22,6 @@ fn cohere_at(upstream: &MockUpstream) -> Cohere {
         .api_base(upstream.url())
         .build(&client())
         .unwrap()
-}
-
-async fn call(service: &Cohere, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
-    service.clone().oneshot(request).await
 }
 
 fn search_tool() -> Value {
@@ -172,17 +170,11 @@ async fn a_complete_answer_carries_text_finish_reason_and_billed_usage() {
 async fn a_stream_becomes_chunks_ending_with_the_finish_and_usage_chunks() {
     let upstream = MockUpstream::start_with(Behavior::new().chunks(3)).await;
 
-    let response = call(
+    let chunks = chunks_of(
         &cohere_at(&upstream),
         chat(json!({"messages": [{"role": "user", "content": "stream it now"}], "stream": true})),
     )
-    .await
-    .unwrap();
-    let chunks: Vec<ChatChunk> = drain(chat_stream(response))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    .await;
 
     assert_eq!(upstream.requests()[0].body["stream"], true);
     assert_eq!(
@@ -190,11 +182,7 @@ async fn a_stream_becomes_chunks_ending_with_the_finish_and_usage_chunks() {
         Some(towergate_core::chat::Role::Assistant)
     );
     assert!(chunks[0].id.starts_with("mock-"));
-    let text: String = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect();
+    let text = text_of(&chunks);
     assert_eq!(text, "echo: stream it now");
     let finish = &chunks[chunks.len() - 2];
     assert_eq!(finish.choices[0].finish_reason.as_deref(), Some("stop"));
@@ -228,27 +216,15 @@ async fn tool_calls_come_back_complete_and_streamed() {
     let arguments: Value = serde_json::from_str(&made.function.arguments).unwrap();
     assert_eq!(arguments, json!({"echo": "find towergate"}));
 
-    let chunks: Vec<ChatChunk> = drain(chat_stream(call(&cohere, ask(true)).await.unwrap()))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let fragments: Vec<_> = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.tool_calls.as_ref())
-        .flatten()
-        .collect();
+    let chunks = chunks_of(&cohere, ask(true)).await;
+    let fragments = tool_call_fragments(&chunks);
     assert_eq!(fragments[0].id.as_deref(), Some("search_mock0"));
     assert_eq!(
         fragments[0].function.as_ref().unwrap().name.as_deref(),
         Some("search")
     );
     assert!(fragments.iter().all(|fragment| fragment.index == 0));
-    let joined: String = fragments
-        .iter()
-        .filter_map(|f| f.function.as_ref()?.arguments.as_deref())
-        .collect();
+    let joined = joined_arguments(&fragments);
     assert_eq!(serde_json::from_str::<Value>(&joined).unwrap(), arguments);
     let finish = &chunks[chunks.len() - 2];
     assert_eq!(
@@ -328,26 +304,7 @@ async fn coheres_error_message_survives_with_its_status() {
         "invalid request: unknown field: parameter vendor_knob is not a valid field"
     );
 
-    upstream.set_behavior(Behavior::new().fault(Fault::Status(429)));
-    let error = call(
-        &cohere,
-        chat(json!({"messages": [{"role": "user", "content": "x"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 429);
-    assert_eq!(error.message(), "mock upstream fault: status 429");
-
-    upstream.set_behavior(Behavior::new());
-    upstream.require_key(Some("other"));
-    let error = call(
-        &cohere,
-        chat(json!({"messages": [{"role": "user", "content": "x"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 401);
-    assert_eq!(error.message(), "invalid API key");
+    status_and_key_errors_survive(&upstream, &cohere, 429, "invalid API key").await;
 }
 
 #[tokio::test]
@@ -355,20 +312,7 @@ async fn a_stream_cut_before_message_end_is_a_bad_gateway() {
     let upstream =
         MockUpstream::start_with(Behavior::new().fault(Fault::TruncatedStream { after_chunks: 1 }))
             .await;
-    let response = call(
-        &cohere_at(&upstream),
-        chat(json!({"messages": [{"role": "user", "content": "a b c"}], "stream": true})),
-    )
-    .await
-    .unwrap();
-    let items = drain(chat_stream(response)).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains("before message-end"),
-        "{}",
-        error.message()
-    );
+    stream_ends_in_bad_gateway(&cohere_at(&upstream), &["before message-end"]).await;
 }
 
 #[tokio::test]
@@ -391,20 +335,14 @@ async fn completions_are_served_over_chat() {
 async fn mlflow_config_keys_build_the_adapter() {
     let upstream = MockUpstream::start().await;
     let config = json!({"cohere_api_key": "from-config", "api_base": upstream.url()});
-    let config = config.as_object().unwrap();
-    assert!(unknown_config_keys("cohere", config).is_empty());
-    let provider = from_mlflow("cohere", "command-a", config, &client()).unwrap();
-    provider
-        .oneshot(chat(
-            json!({"messages": [{"role": "user", "content": "hi"}]}),
-        ))
-        .await
-        .unwrap();
+    assert!(unknown_config_keys("cohere", config.as_object().unwrap()).is_empty());
+    let provider = from_mlflow_block("cohere", "command-a", &config);
+    call(&provider, says("hi")).await.unwrap();
     let received = &upstream.requests()[0];
     assert_eq!(received.headers["authorization"], "Bearer from-config");
     assert_eq!(received.body["model"], "command-a");
 
-    let missing = from_mlflow("cohere", "c", &Default::default(), &client()).unwrap_err();
+    let missing = mlflow_refusal("cohere", &json!({}));
     assert_eq!(
         missing.to_string(),
         "provider `cohere`: missing `cohere_api_key`"

@@ -1,15 +1,19 @@
 //! The Gemini adapter against the mock's Gemini wire, over loopback.
 
 #![cfg(feature = "gemini")]
+#![cfg(feature = "gemini")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings, text_of};
+use common::{
+    call, chat, chat_stream, client, completion, drain, embeddings, stream_ends_in_bad_gateway,
+    text_of, tool_call_fragments,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use towergate_core::{
-    ErrorKind, GatewayError, GatewayRequest, GatewayResponse, Payload,
+    ErrorKind, GatewayResponse, Payload,
     chat::{ChatChunk, ChatResponse},
     embeddings::Vector,
 };
@@ -24,10 +28,6 @@ fn gemini_at(upstream: &MockUpstream, model: &str) -> Gemini {
         .api_key(KEY)
         .build(&client())
         .unwrap()
-}
-
-async fn call(gemini: &Gemini, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
-    gemini.clone().oneshot(request).await
 }
 
 fn answer(response: &GatewayResponse) -> &ChatResponse {
@@ -253,21 +253,7 @@ async fn a_stream_cut_before_its_finish_ends_with_a_bad_gateway() {
     .await;
     let gemini = gemini_at(&upstream, "gemini-2.0-flash");
 
-    let response = call(
-        &gemini,
-        chat(json!({"messages": [{"role": "user", "content": "a b c d"}], "stream": true})),
-    )
-    .await
-    .unwrap();
-    let mut items = drain(chat_stream(response)).await;
-
-    let last = items.pop().unwrap().unwrap_err();
-    assert_eq!(last.kind(), ErrorKind::BadGateway);
-    assert!(
-        last.message().contains("before any candidate finished"),
-        "{}",
-        last.message()
-    );
+    let items = stream_ends_in_bad_gateway(&gemini, &["before any candidate finished"]).await;
     assert!(items.iter().all(Result::is_ok));
     assert!(!items.is_empty());
 }
@@ -452,12 +438,7 @@ async fn a_streamed_tool_call_arrives_as_one_delta() {
         .map(Result::unwrap)
         .collect();
 
-    let deltas: Vec<_> = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.tool_calls.as_ref())
-        .flatten()
-        .collect();
+    let deltas = tool_call_fragments(&chunks);
     assert_eq!(deltas.len(), 1);
     assert_eq!(deltas[0].index, 0);
     assert!(deltas[0].id.is_some());

@@ -1,16 +1,19 @@
 //! The Mistral adapter against the mock's Mistral wire, over loopback.
 
+#![cfg(feature = "mistral")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{answer, chat, chat_stream, client, completion, drain, embeddings, eventually};
+use common::{
+    answer, call, chat, chunks_of, client, completion, embeddings, eventually, failure,
+    from_mlflow_block, mlflow_refusal, says, status_and_key_errors_survive,
+    stream_ends_in_bad_gateway, text_of, tool_call_fragments,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Payload, chat::ChatChunk, embeddings::Vector,
-};
-use towergate_providers::{from_mlflow, mistral::Mistral, unknown_config_keys};
+use towergate_core::{Payload, embeddings::Vector};
+use towergate_providers::{mistral::Mistral, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
 fn mistral_at(upstream: &MockUpstream) -> Mistral {
@@ -19,10 +22,6 @@ fn mistral_at(upstream: &MockUpstream) -> Mistral {
         .api_base(upstream.mistral_base_url())
         .build(&client())
         .unwrap()
-}
-
-async fn call(service: &Mistral, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
-    service.clone().oneshot(request).await
 }
 
 fn lookup_tool() -> Value {
@@ -156,7 +155,7 @@ async fn a_complete_answer_carries_text_finish_reason_and_usage() {
 async fn a_stream_ends_with_the_finish_chunk_then_a_usage_chunk() {
     let upstream = MockUpstream::start_with(Behavior::new().chunks(2)).await;
 
-    let response = call(
+    let chunks = chunks_of(
         &mistral_at(&upstream),
         chat(json!({
             "messages": [{"role": "user", "content": "stream this"}],
@@ -164,13 +163,7 @@ async fn a_stream_ends_with_the_finish_chunk_then_a_usage_chunk() {
             "stream_options": {"include_usage": true}
         })),
     )
-    .await
-    .unwrap();
-    let chunks: Vec<ChatChunk> = drain(chat_stream(response))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    .await;
 
     let received = &upstream.requests()[0].body;
     assert_eq!(received["stream"], true);
@@ -180,12 +173,7 @@ async fn a_stream_ends_with_the_finish_chunk_then_a_usage_chunk() {
         chunks[0].choices[0].delta.role,
         Some(towergate_core::chat::Role::Assistant)
     );
-    let text: String = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect();
-    assert_eq!(text, "echo: stream this");
+    assert_eq!(text_of(&chunks), "echo: stream this");
     let finish = &chunks[chunks.len() - 2];
     assert_eq!(finish.choices[0].finish_reason.as_deref(), Some("stop"));
     assert!(finish.usage.is_none());
@@ -222,17 +210,8 @@ async fn tool_calls_come_back_complete_and_streamed() {
         json!({"echo": "define mock"})
     );
 
-    let chunks: Vec<ChatChunk> = drain(chat_stream(call(&mistral, ask(true)).await.unwrap()))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let fragments: Vec<_> = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.tool_calls.as_ref())
-        .flatten()
-        .collect();
+    let chunks = chunks_of(&mistral, ask(true)).await;
+    let fragments = tool_call_fragments(&chunks);
     assert_eq!(fragments.len(), 1);
     assert_eq!(fragments[0].index, 0);
     assert_eq!(fragments[0].id.as_deref(), Some("mockcall0"));
@@ -294,38 +273,18 @@ async fn mistrals_error_message_survives_with_its_status() {
     let mistral = mistral_at(&upstream);
 
     // An unknown field: Mistral's 422 validation report.
-    let error = call(
+    let error = failure(
         &mistral,
         chat(json!({"messages": [{"role": "user", "content": "x"}], "vendor_knob": 1})),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert_eq!(error.status().as_u16(), 422);
     assert_eq!(
         error.message(),
         "body.vendor_knob: Extra inputs are not permitted"
     );
 
-    upstream.set_behavior(Behavior::new().fault(Fault::Status(503)));
-    let error = call(
-        &mistral,
-        chat(json!({"messages": [{"role": "user", "content": "x"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 503);
-    assert_eq!(error.message(), "mock upstream fault: status 503");
-
-    upstream.set_behavior(Behavior::new());
-    upstream.require_key(Some("other"));
-    let error = call(
-        &mistral,
-        chat(json!({"messages": [{"role": "user", "content": "x"}]})),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(error.status().as_u16(), 401);
-    assert_eq!(error.message(), "Unauthorized");
+    status_and_key_errors_survive(&upstream, &mistral, 503, "Unauthorized").await;
 }
 
 #[tokio::test]
@@ -333,20 +292,7 @@ async fn a_stream_cut_before_done_is_a_bad_gateway() {
     let upstream =
         MockUpstream::start_with(Behavior::new().fault(Fault::TruncatedStream { after_chunks: 1 }))
             .await;
-    let response = call(
-        &mistral_at(&upstream),
-        chat(json!({"messages": [{"role": "user", "content": "a b c"}], "stream": true})),
-    )
-    .await
-    .unwrap();
-    let items = drain(chat_stream(response)).await;
-    let error = items.last().unwrap().as_ref().unwrap_err();
-    assert_eq!(error.status().as_u16(), 502);
-    assert!(
-        error.message().contains("before [DONE]"),
-        "{}",
-        error.message()
-    );
+    stream_ends_in_bad_gateway(&mistral_at(&upstream), &["before [DONE]"]).await;
 }
 
 #[tokio::test]
@@ -375,28 +321,22 @@ async fn mlflow_config_keys_build_the_adapter() {
     let upstream = MockUpstream::start().await;
     let config =
         json!({"mistral_api_key": "from-config", "mistral_api_base": upstream.mistral_base_url()});
-    let config = config.as_object().unwrap();
-    assert!(unknown_config_keys("mistral", config).is_empty());
-    let provider = from_mlflow("mistral", "open-mistral-nemo", config, &client()).unwrap();
-    let response = provider
-        .oneshot(chat(
-            json!({"messages": [{"role": "user", "content": "hi"}]}),
-        ))
-        .await
-        .unwrap();
+    assert!(unknown_config_keys("mistral", config.as_object().unwrap()).is_empty());
+    let provider = from_mlflow_block("mistral", "open-mistral-nemo", &config);
+    let response = call(&provider, says("hi")).await.unwrap();
     assert_eq!(response.meta.provider.as_deref(), Some("mistral"));
     let received = &upstream.requests()[0];
     assert_eq!(received.headers["authorization"], "Bearer from-config");
     assert_eq!(received.body["model"], "open-mistral-nemo");
 
-    let missing = from_mlflow("mistral", "m", &Default::default(), &client()).unwrap_err();
+    let missing = mlflow_refusal("mistral", &json!({}));
     assert_eq!(
         missing.to_string(),
         "provider `mistral`: missing `mistral_api_key`"
     );
     let bad_base =
         json!({"mistral_api_key": "k", "api_base": "nope", "mistral_api_base": "https://x"});
-    let error = from_mlflow("mistral", "m", bad_base.as_object().unwrap(), &client()).unwrap_err();
+    let error = mlflow_refusal("mistral", &bad_base);
     assert_eq!(error.key(), Some("api_base"));
     let typo = json!({"mistral_api_key": "k", "mistral_base": "x"});
     assert_eq!(

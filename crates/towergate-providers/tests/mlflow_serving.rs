@@ -1,17 +1,15 @@
 //! The MLflow model-serving adapter against the mock's `/invocations` wire, over loopback.
 
 #![cfg(feature = "mlflow-serving")]
+#![cfg(feature = "mlflow-serving")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{chat, client, completion, embeddings};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use towergate_core::{
-    ErrorKind, GatewayError, GatewayRequest, GatewayResponse, Payload, embeddings::Vector,
-};
-use towergate_providers::{from_mlflow, mlflow_serving::MlflowServing, unknown_config_keys};
+use common::{call, chat, client, completion, embeddings, mlflow_completes, mlflow_refusal};
+use serde_json::json;
+use towergate_core::{ErrorKind, Payload, embeddings::Vector};
+use towergate_providers::{mlflow_serving::MlflowServing, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
 const PROVIDER: &str = "mlflow-model-serving";
@@ -20,13 +18,6 @@ fn served_at(url: String) -> MlflowServing {
     MlflowServing::builder(url, "my-model")
         .build(&client())
         .unwrap()
-}
-
-async fn call(
-    served: &MlflowServing,
-    request: GatewayRequest,
-) -> Result<GatewayResponse, GatewayError> {
-    served.clone().oneshot(request).await
 }
 
 #[tokio::test]
@@ -237,37 +228,26 @@ async fn a_stalled_server_times_out() {
 async fn from_mlflow_reads_model_server_url() {
     let upstream = MockUpstream::start().await;
     let config = json!({"model_server_url": upstream.url()});
-    let config = config.as_object().unwrap();
-    let provider = from_mlflow(PROVIDER, "served", config, &client()).unwrap();
-    let response = provider
-        .oneshot(completion(json!({"prompt": "hi"})))
-        .await
-        .unwrap();
+    let response = mlflow_completes(PROVIDER, "served", &config).await;
     assert_eq!(response.meta.model.as_deref(), Some("served"));
-    assert!(unknown_config_keys(PROVIDER, config).is_empty());
+    assert!(unknown_config_keys(PROVIDER, config.as_object().unwrap()).is_empty());
 
     let config = json!({"model_server_url": "http://127.0.0.1:1", "api_base": upstream.url()});
-    let provider = from_mlflow(PROVIDER, "served", config.as_object().unwrap(), &client()).unwrap();
-    provider
-        .oneshot(completion(json!({"prompt": "hi"})))
-        .await
-        .unwrap();
+    mlflow_completes(PROVIDER, "served", &config).await;
     assert_eq!(upstream.request_count(), 2);
 }
 
 #[test]
 fn from_mlflow_needs_the_server_url() {
-    let build = |value: Value| {
-        from_mlflow(PROVIDER, "m", value.as_object().unwrap(), &client())
-            .map(drop)
-            .unwrap_err()
-    };
-    let error = build(json!({}));
+    let error = mlflow_refusal(PROVIDER, &json!({}));
     assert_eq!(
         error.to_string(),
         format!("provider `{PROVIDER}`: missing `model_server_url`")
     );
     assert_eq!(error.key(), Some("model_server_url"));
-    let error = build(json!({"model_server_url": "http://127.0.0.1:5001?x=1"}));
+    let error = mlflow_refusal(
+        PROVIDER,
+        &json!({"model_server_url": "http://127.0.0.1:5001?x=1"}),
+    );
     assert_eq!(error.key(), Some("model_server_url"));
 }

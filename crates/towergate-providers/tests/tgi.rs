@@ -1,18 +1,21 @@
 //! The Text Generation Inference adapter against the mock's TGI wire, over loopback.
 
 #![cfg(feature = "tgi")]
+#![cfg(feature = "tgi")]
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{chat, chat_stream, client, completion, drain, embeddings};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use common::{
+    call, chat, chat_stream, client, completion, drain, embeddings, mlflow_completes,
+    mlflow_refusal, stream_ends_in_bad_gateway, text_of,
+};
+use serde_json::json;
 use towergate_core::{
-    ErrorKind, GatewayError, GatewayRequest, GatewayResponse, Payload,
+    ErrorKind, Payload,
     chat::{ChatChunk, Role},
 };
-use towergate_providers::{from_mlflow, tgi::Tgi, unknown_config_keys};
+use towergate_providers::{tgi::Tgi, unknown_config_keys};
 use towergate_testkit::{Behavior, Fault, MockUpstream};
 
 const PROVIDER: &str = "huggingface-text-generation-inference";
@@ -22,10 +25,6 @@ fn tgi_at(upstream: &MockUpstream) -> Tgi {
         .model("llama-2-7b-chat")
         .build(&client())
         .unwrap()
-}
-
-async fn call(tgi: &Tgi, request: GatewayRequest) -> Result<GatewayResponse, GatewayError> {
-    tgi.clone().oneshot(request).await
 }
 
 #[tokio::test]
@@ -198,11 +197,7 @@ async fn a_chat_stream_sends_each_token_then_finish_and_usage() {
     );
 
     assert_eq!(chunks[0].choices[0].delta.role, Some(Role::Assistant));
-    let text: String = chunks
-        .iter()
-        .flat_map(|chunk| &chunk.choices)
-        .filter_map(|choice| choice.delta.content.as_deref())
-        .collect();
+    let text = text_of(&chunks);
     // The special end token is not part of the text.
     assert_eq!(text, "echo: <s>[INST] one two three [/INST]");
     let finish = &chunks[chunks.len() - 2];
@@ -264,20 +259,7 @@ async fn a_stream_cut_before_its_last_token_ends_with_a_bad_gateway() {
             .await;
     let tgi = tgi_at(&upstream);
 
-    let response = call(
-        &tgi,
-        chat(json!({"messages": [{"role": "user", "content": "a b c d"}], "stream": true})),
-    )
-    .await
-    .unwrap();
-    let mut items = drain(chat_stream(response)).await;
-    let last = items.pop().unwrap().unwrap_err();
-    assert_eq!(last.kind(), ErrorKind::BadGateway);
-    assert!(
-        last.message().contains("before its last token"),
-        "{}",
-        last.message()
-    );
+    let items = stream_ends_in_bad_gateway(&tgi, &["before its last token"]).await;
     assert!(items.iter().all(Result::is_ok));
 }
 
@@ -367,40 +349,28 @@ async fn a_body_that_is_not_json_is_a_bad_gateway() {
 async fn from_mlflow_reads_hf_server_url() {
     let upstream = MockUpstream::start().await;
     let config = json!({"hf_server_url": upstream.url()});
-    let config = config.as_object().unwrap();
-    let provider = from_mlflow(PROVIDER, "llama", config, &client()).unwrap();
-    let response = provider
-        .oneshot(completion(json!({"prompt": "hi"})))
-        .await
-        .unwrap();
+    let response = mlflow_completes(PROVIDER, "llama", &config).await;
     assert_eq!(response.meta.model.as_deref(), Some("llama"));
-    assert!(unknown_config_keys(PROVIDER, config).is_empty());
+    assert!(unknown_config_keys(PROVIDER, config.as_object().unwrap()).is_empty());
 
     let config =
         json!({"hf_server_url": "http://127.0.0.1:1", "api_base": upstream.url(), "hf_token": "x"});
-    let config = config.as_object().unwrap();
-    let provider = from_mlflow(PROVIDER, "llama", config, &client()).unwrap();
-    provider
-        .oneshot(completion(json!({"prompt": "hi"})))
-        .await
-        .unwrap();
+    mlflow_completes(PROVIDER, "llama", &config).await;
     assert_eq!(upstream.request_count(), 2);
-    assert_eq!(unknown_config_keys(PROVIDER, config), ["hf_token"]);
+    assert_eq!(
+        unknown_config_keys(PROVIDER, config.as_object().unwrap()),
+        ["hf_token"]
+    );
 }
 
 #[test]
 fn from_mlflow_needs_the_server_url() {
-    let build = |value: Value| {
-        from_mlflow(PROVIDER, "m", value.as_object().unwrap(), &client())
-            .map(drop)
-            .unwrap_err()
-    };
-    let error = build(json!({}));
+    let error = mlflow_refusal(PROVIDER, &json!({}));
     assert_eq!(
         error.to_string(),
         format!("provider `{PROVIDER}`: missing `hf_server_url`")
     );
     assert_eq!(error.key(), Some("hf_server_url"));
-    let error = build(json!({"hf_server_url": "localhost:8080"}));
+    let error = mlflow_refusal(PROVIDER, &json!({"hf_server_url": "localhost:8080"}));
     assert_eq!(error.key(), Some("hf_server_url"));
 }

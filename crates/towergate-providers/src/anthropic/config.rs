@@ -1,17 +1,12 @@
 //! Anthropic's URL and headers, and the builder.
 
-use std::{fmt, sync::Arc, time::Duration};
+use http::{HeaderName, HeaderValue, Uri};
 
-use http::{
-    HeaderMap, HeaderName, HeaderValue, Uri,
-    header::{CONTENT_TYPE, USER_AGENT},
-};
-
-use super::Anthropic;
+use super::{Anthropic, PROVIDER};
 use crate::{
-    HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
-    upstream::{Secret, describe_host},
+    ProviderConfigError,
+    settings::{Settings, endpoints, json_headers, settings_setters},
+    upstream::Upstream,
 };
 
 /// Anthropic's API; `/messages` is appended to it.
@@ -26,40 +21,36 @@ pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// Sets up an [`Anthropic`] service; see [`Anthropic::builder`].
 #[derive(Debug, Clone)]
 pub struct AnthropicBuilder {
-    model: String,
-    api_base: Option<String>,
-    api_key: Option<Secret>,
+    settings: Settings,
     version: String,
     default_max_tokens: u32,
-    request_timeout: Duration,
-    stream_idle_timeout: Duration,
 }
 
 impl AnthropicBuilder {
     pub(super) fn new(model: String) -> Self {
         Self {
-            model,
-            api_base: None,
-            api_key: None,
+            settings: Settings::new(model),
             version: DEFAULT_ANTHROPIC_VERSION.to_owned(),
             default_max_tokens: DEFAULT_MAX_TOKENS,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
         }
     }
 
-    /// The base URL `/messages` is appended to (default
-    /// [`ANTHROPIC_API_BASE`]); a base with no path, such as
-    /// `https://api.anthropic.com/`, gets `/v1`.
-    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// The API key, sent as `x-api-key`.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret::new(api_key));
-        self
+    settings_setters! {
+        /// The base URL `/messages` is appended to (default
+        /// [`ANTHROPIC_API_BASE`]); a base with no path, such as
+        /// `https://api.anthropic.com/`, gets `/v1`.
+        api_base;
+        /// The API key, sent as `x-api-key`.
+        api_key;
+        /// How long to wait for the answer's headers (default 600 s); for a
+        /// complete answer, its whole body. Beyond it the call fails with a
+        /// timeout (504).
+        request_timeout;
+        /// How long a stream may stay silent between events (default 300 s);
+        /// beyond it the stream yields a timeout error and ends.
+        stream_idle_timeout;
+        /// Checks the settings and builds the service over `client`.
+        build(Anthropic);
     }
 
     /// The `anthropic-version` header (default [`DEFAULT_ANTHROPIC_VERSION`]).
@@ -75,67 +66,34 @@ impl AnthropicBuilder {
         self
     }
 
-    /// How long to wait for the answer's headers (default 600 s); for a
-    /// complete answer, its whole body. Beyond it the call fails with a
-    /// timeout (504).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long a stream may stay silent between events (default 300 s);
-    /// beyond it the stream yields a timeout error and ends.
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the service over `client`.
-    pub fn build(self, client: &HttpClient) -> Result<Anthropic, ProviderConfigError> {
-        Ok(Anthropic {
-            config: Arc::new(self.into_config()?),
-            client: client.clone(),
-        })
-    }
-
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        crate::upstream::require_model(&self.model)?;
+        let settings = self.settings;
+        settings.require_model()?;
         if self.default_max_tokens == 0 {
             return Err(ProviderConfigError::for_key(
                 "max_tokens",
                 "the default `max_tokens` must be at least 1",
             ));
         }
-        let base = self.api_base.as_deref().unwrap_or(ANTHROPIC_API_BASE);
-        let base = crate::upstream::checked_base(base, "api_base")?;
+        let base = settings.base(ANTHROPIC_API_BASE, "api_base")?;
         let has_path = base
             .parse::<Uri>()
             .is_ok_and(|uri| !matches!(uri.path(), "" | "/"));
-        let messages = if has_path {
-            format!("{base}/messages")
+        let path = if has_path {
+            "/messages"
         } else {
-            format!("{base}/v1/messages")
+            "/v1/messages"
         };
-        let messages: Uri = messages.parse().map_err(|_| {
-            ProviderConfigError::for_key("api_base", format!("`{base}` does not make a valid URL"))
-        })?;
+        let [messages] = endpoints(base, "api_base", [path])?;
 
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| ProviderConfigError::for_key("api_key", "Anthropic needs an api key"))?;
+        let key = settings.key("Anthropic")?;
         let version = HeaderValue::from_str(&self.version).map_err(|_| {
             ProviderConfigError::for_key(
                 "version",
                 "the version contains characters not allowed in a header",
             )
         })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("towergate/", env!("CARGO_PKG_VERSION"))),
-        );
+        let mut headers = json_headers();
         headers.insert(
             HeaderName::from_static("x-api-key"),
             key.header("", "api_key")?,
@@ -143,41 +101,22 @@ impl AnthropicBuilder {
         headers.insert(HeaderName::from_static("anthropic-version"), version);
 
         Ok(Config {
-            host: describe_host(&messages),
-            model: self.model,
+            upstream: settings.into_upstream(PROVIDER, &messages, headers),
             messages,
-            headers,
             default_max_tokens: self.default_max_tokens,
-            request_timeout: self.request_timeout,
-            stream_idle_timeout: self.stream_idle_timeout,
         })
     }
 }
 
-/// What one [`Anthropic`] service needs for every call, shared behind an `Arc`.
+/// What one [`Anthropic`] service needs for every call, shared behind an
+/// `Arc`; its headers hold content type, user agent, `x-api-key`
+/// (sensitive) and `anthropic-version`.
+#[derive(Debug)]
 pub(super) struct Config {
-    pub(super) model: String,
+    pub(super) upstream: Upstream,
     /// `{api_base}/messages`.
     pub(super) messages: Uri,
-    /// `host:port`, for error messages.
-    pub(super) host: Arc<str>,
-    /// Content type, user agent, `x-api-key` (sensitive) and `anthropic-version`.
-    pub(super) headers: HeaderMap,
     pub(super) default_max_tokens: u32,
-    pub(super) request_timeout: Duration,
-    pub(super) stream_idle_timeout: Duration,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `HeaderMap`'s Debug prints sensitive values as `Sensitive`.
-        f.debug_struct("Config")
-            .field("model", &self.model)
-            .field("messages", &self.messages)
-            .field("headers", &self.headers)
-            .field("default_max_tokens", &self.default_max_tokens)
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]
@@ -217,9 +156,9 @@ mod tests {
             .api_key("sk-ant-secret")
             .into_config()
             .unwrap();
-        assert!(config.headers["x-api-key"].is_sensitive());
+        assert!(config.upstream.headers["x-api-key"].is_sensitive());
         assert!(!format!("{config:?}").contains("sk-ant-secret"));
-        assert_eq!(config.headers["anthropic-version"], "2023-06-01");
+        assert_eq!(config.upstream.headers["anthropic-version"], "2023-06-01");
         let error = AnthropicBuilder::new("claude".into())
             .into_config()
             .unwrap_err();

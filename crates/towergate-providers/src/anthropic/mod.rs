@@ -71,15 +71,11 @@ mod decode;
 mod encode;
 mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{convert::Infallible, sync::Arc};
 
 use bytes::Bytes;
-use towergate_core::{
-    EndpointType, GatewayError, GatewayRequest, GatewayResponse, Operation, Payload, ResponseMeta,
-};
+use http::{StatusCode, Uri};
+use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, chat::ChatRequest};
 
 pub use self::config::{
     ANTHROPIC_API_BASE, AnthropicBuilder, DEFAULT_ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS,
@@ -87,11 +83,10 @@ pub use self::config::{
 use self::{config::Config, stream::AnthropicStream};
 use crate::{
     HttpClient,
-    completions_over_chat::{chat_answer_to_completion, completion_to_chat},
-    error,
+    chat_api::{self, ChatApi},
     future::ResponseFuture,
-    sse::Translated,
-    upstream,
+    service::{Start, gateway_service},
+    upstream::Upstream,
 };
 
 /// The provider's name, as MLflow spells it.
@@ -113,96 +108,53 @@ impl Anthropic {
 
     /// The model sent upstream.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for Anthropic {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let (chat, as_completion) = match request.operation {
-            Operation::Chat(chat) => (chat, false),
-            Operation::Completion(completion) => match completion_to_chat(completion) {
-                Ok(chat) => (chat, true),
-                Err(error) => return ResponseFuture::failed(error),
-            },
-            Operation::Embeddings(_) => {
-                return ResponseFuture::failed(error::not_served(
-                    PROVIDER,
-                    EndpointType::Embeddings,
-                ));
-            }
-            Operation::ListEndpoints => {
-                return ResponseFuture::failed(GatewayError::invalid(
-                    "a provider cannot list endpoints; the router answers that",
-                ));
-            }
-        };
-        let stream = chat.is_stream();
-        let body = match encode::encode(chat, &self.config.model, self.config.default_max_tokens) {
-            Ok(body) => body,
-            Err(error) => return ResponseFuture::failed(error),
-        };
-        let config = Arc::clone(&self.config);
-        let client = self.client.clone();
-        ResponseFuture::new(async move {
-            let response = exchange(config, client, body, stream).await?;
-            if as_completion {
-                chat_answer_to_completion(response)
-            } else {
-                Ok(response)
-            }
-        })
+impl Start for Anthropic {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        chat_api::start(&self.config, &self.client, request)
     }
 }
 
-/// One call to `/v1/messages`, complete or streamed.
-async fn exchange(
-    config: Arc<Config>,
-    client: HttpClient,
-    body: Bytes,
-    stream: bool,
-) -> Result<GatewayResponse, GatewayError> {
-    let host = &config.host;
-    let sent = upstream::post_json(
-        &client,
-        &config.messages,
-        &config.headers,
-        body,
-        stream,
-        host,
-        config.request_timeout,
-    )
-    .await?;
-    let latency = sent.latency;
-    let mut response = if stream {
-        let chunks = Translated::new(
-            sent.body,
-            config.stream_idle_timeout,
-            Arc::clone(host),
-            AnthropicStream::default(),
-        );
-        GatewayResponse {
-            payload: Payload::ChatStream(Box::pin(chunks)),
-            meta: ResponseMeta {
-                model: Some(config.model.clone()),
-                ..ResponseMeta::default()
-            },
-        }
-    } else {
-        let status = sent.status;
-        let bytes = sent.bytes(host).await?;
-        decode::decode(status, &bytes, host)?
-    };
-    response.meta.provider = Some(PROVIDER.to_owned());
-    response.meta.upstream_latency = Some(latency);
-    response.meta.attempts = 1;
-    Ok(response)
+gateway_service!(Anthropic);
+
+/// Calls to `/v1/messages`, complete or streamed; Anthropic has no embeddings.
+impl ChatApi for Config {
+    type Stream = AnthropicStream;
+    type Embed = Infallible;
+
+    fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    fn chat_uri(&self) -> &Uri {
+        &self.messages
+    }
+
+    fn encode_chat(&self, chat: ChatRequest) -> Result<Bytes, GatewayError> {
+        encode::encode(chat, &self.upstream.model, self.default_max_tokens)
+    }
+
+    fn decode_chat(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<GatewayResponse, GatewayError> {
+        decode::decode(status, body, &self.upstream.host)
+    }
+
+    fn stream(&self) -> AnthropicStream {
+        AnthropicStream::default()
+    }
+
+    fn decode_embeddings(
+        &self,
+        _status: StatusCode,
+        _body: &[u8],
+        never: Infallible,
+    ) -> Result<GatewayResponse, GatewayError> {
+        match never {}
+    }
 }

@@ -225,25 +225,10 @@ impl Translate for AnthropicStream {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::time::Duration;
-
-    use bytes::Bytes;
-    use futures_util::StreamExt;
-    use http_body_util::Full;
-
     use super::*;
-    use crate::sse::Translated;
 
     async fn translate(text: &'static str) -> Vec<Result<ChatChunk, GatewayError>> {
-        let body = Full::new(Bytes::from_static(text.as_bytes()));
-        Translated::new(
-            body,
-            Duration::from_secs(60),
-            "api.anthropic.com".into(),
-            AnthropicStream::default(),
-        )
-        .collect()
-        .await
+        crate::sse::translate_text(text, "api.anthropic.com", AnthropicStream::default()).await
     }
 
     const START: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n";

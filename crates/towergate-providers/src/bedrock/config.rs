@@ -1,16 +1,16 @@
 //! Bedrock's region, credentials and URLs, and the builder.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::fmt;
 
 use aws_credential_types::Credentials;
 use http::Uri;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::Bedrock;
+use super::{Bedrock, PROVIDER};
 use crate::{
-    HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
-    upstream::describe_host,
+    ProviderConfigError,
+    settings::{Settings, endpoints, json_headers, settings_setters},
+    upstream::Upstream,
 };
 
 /// Everything but RFC 3986's unreserved characters is escaped in a model id.
@@ -23,22 +23,18 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Sets up a [`Bedrock`] service; see [`Bedrock::builder`].
 #[derive(Clone)]
 pub struct BedrockBuilder {
-    model: String,
+    settings: Settings,
     region: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     session_token: Option<String>,
-    api_base: Option<String>,
-    request_timeout: Duration,
-    stream_idle_timeout: Duration,
 }
 
 impl fmt::Debug for BedrockBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BedrockBuilder")
-            .field("model", &self.model)
+            .field("settings", &self.settings)
             .field("region", &self.region)
-            .field("api_base", &self.api_base)
             .finish_non_exhaustive()
     }
 }
@@ -46,14 +42,11 @@ impl fmt::Debug for BedrockBuilder {
 impl BedrockBuilder {
     pub(super) fn new(model: String) -> Self {
         Self {
-            model,
+            settings: Settings::new(model),
             region: None,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
-            api_base: None,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
         }
     }
 
@@ -80,36 +73,22 @@ impl BedrockBuilder {
         self
     }
 
-    /// The base URL instead of `https://bedrock-runtime.{region}.amazonaws.com`;
-    /// `/model/{modelId}/converse` (and so on) is appended to it.
-    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// How long to wait for the answer's headers (default 600 s); for a
-    /// complete answer, its whole body.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long a stream may stay silent between events (default 300 s).
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the service over `client`.
-    pub fn build(self, client: &HttpClient) -> Result<Bedrock, ProviderConfigError> {
-        Ok(Bedrock {
-            config: Arc::new(self.into_config()?),
-            client: client.clone(),
-        })
+    settings_setters! {
+        /// The base URL instead of `https://bedrock-runtime.{region}.amazonaws.com`;
+        /// `/model/{modelId}/converse` (and so on) is appended to it.
+        api_base;
+        /// How long to wait for the answer's headers (default 600 s); for a
+        /// complete answer, its whole body.
+        request_timeout;
+        /// How long a stream may stay silent between events (default 300 s).
+        stream_idle_timeout;
+        /// Checks the settings and builds the service over `client`.
+        build(Bedrock);
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        crate::upstream::require_model(&self.model)?;
+        let settings = self.settings;
+        settings.require_model()?;
         let region = self
             .region
             .filter(|region| !region.trim().is_empty())
@@ -134,29 +113,20 @@ impl BedrockBuilder {
                 "Bedrock needs a secret access key",
             )
         })?;
-        let base = match self.api_base {
-            Some(base) => base,
-            None => format!("https://bedrock-runtime.{region}.amazonaws.com"),
-        };
-        let base = crate::upstream::checked_base(&base, "api_base")?.to_owned();
+        let default_base = format!("https://bedrock-runtime.{region}.amazonaws.com");
+        let base = settings.base(&default_base, "api_base")?;
         let model_path = format!(
-            "{base}/model/{}",
-            utf8_percent_encode(&self.model, PATH_SEGMENT)
+            "/model/{}",
+            utf8_percent_encode(&settings.model, PATH_SEGMENT)
         );
-        let uri = |action: &str| -> Result<Uri, ProviderConfigError> {
-            format!("{model_path}/{action}").parse().map_err(|_| {
-                ProviderConfigError::for_key(
-                    "api_base",
-                    format!("`{base}` does not make a valid URL"),
-                )
-            })
-        };
-        let converse = uri("converse")?;
+        let paths = ["converse", "converse-stream", "invoke"]
+            .map(|action| format!("{model_path}/{action}"));
+        let [converse, converse_stream, invoke] = endpoints(base, "api_base", paths)?;
         Ok(Config {
-            host: describe_host(&converse),
-            converse_stream: uri("converse-stream")?,
-            invoke: uri("invoke")?,
+            upstream: settings.into_upstream(PROVIDER, &converse, json_headers()),
             converse,
+            converse_stream,
+            invoke,
             credentials: Credentials::new(
                 access_key_id,
                 secret,
@@ -165,36 +135,20 @@ impl BedrockBuilder {
                 "towergate",
             ),
             region,
-            model: self.model,
-            request_timeout: self.request_timeout,
-            stream_idle_timeout: self.stream_idle_timeout,
         })
     }
 }
 
 /// What one [`Bedrock`] service needs for every call, shared behind an `Arc`.
+#[derive(Debug)]
 pub(super) struct Config {
-    pub(super) model: String,
+    pub(super) upstream: Upstream,
     pub(super) region: String,
     /// Its `Debug` hides the secret and the token.
     pub(super) credentials: Credentials,
     pub(super) converse: Uri,
     pub(super) converse_stream: Uri,
     pub(super) invoke: Uri,
-    /// `host:port`, for error messages.
-    pub(super) host: Arc<str>,
-    pub(super) request_timeout: Duration,
-    pub(super) stream_idle_timeout: Duration,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("model", &self.model)
-            .field("region", &self.region)
-            .field("converse", &self.converse)
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

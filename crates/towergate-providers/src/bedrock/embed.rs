@@ -48,11 +48,11 @@ pub(super) async fn embed(
     client: HttpClient,
     request: EmbeddingsRequest,
 ) -> Result<GatewayResponse, GatewayError> {
-    let Some(family) = family(&config.model) else {
+    let Some(family) = family(&config.upstream.model) else {
         return Err(GatewayError::invalid(format!(
             "provider bedrock embeds with Titan (`amazon.titan-embed-*`) or Cohere \
              (`cohere.embed-*`) models, not `{}`",
-            config.model
+            config.upstream.model
         )));
     };
     let texts = match request.input {
@@ -106,13 +106,13 @@ pub(super) async fn embed(
         payload: Payload::Embeddings(EmbeddingsResponse {
             object: "list".to_owned(),
             data,
-            model: config.model.clone(),
+            model: config.upstream.model.clone(),
             usage: Some(usage.clone()),
             extra: Extra::new(),
         }),
         meta: ResponseMeta {
             provider: Some(PROVIDER.to_owned()),
-            model: Some(config.model.clone()),
+            model: Some(config.upstream.model.clone()),
             usage: Some(usage),
             upstream_latency: Some(started.elapsed()),
             attempts: 1,
@@ -131,15 +131,11 @@ async fn invoke<T: serde::de::DeserializeOwned>(
         GatewayError::internal(format!("cannot encode the request for Bedrock: {failure}"))
     })?;
     let request = sign::signed_request(config, &config.invoke, body.into(), "application/json")?;
-    let host = &config.host;
-    let sent = upstream::send(
-        client,
-        request,
-        host,
-        config.request_timeout,
-        error::from_status,
-    )
-    .await?;
+    let host = &config.upstream.host;
+    let sent = config
+        .upstream
+        .send(client, request, error::from_status)
+        .await?;
     let status = sent.status;
     let bytes = sent.bytes(host).await?;
     upstream::parse_json(&bytes, host, status, "a Bedrock embedding answer")

@@ -62,24 +62,17 @@ mod encode;
 mod sign;
 mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Operation, Payload, ResponseMeta,
-};
+use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 
 pub use self::config::BedrockBuilder;
 use self::{config::Config, stream::EventStreamChunks};
 use crate::{
-    HttpClient,
-    completions_over_chat::{chat_answer_to_completion, completion_to_chat},
-    error,
+    HttpClient, error,
     future::ResponseFuture,
-    upstream,
+    service::{Call, Start, answer_as, gateway_service},
 };
 
 /// The provider's name, as MLflow spells it.
@@ -101,52 +94,32 @@ impl Bedrock {
 
     /// The model id sent upstream.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for Bedrock {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
+impl Start for Bedrock {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
         let config = Arc::clone(&self.config);
         let client = self.client.clone();
-        let (chat, as_completion) = match request.operation {
-            Operation::Chat(chat) => (chat, false),
-            Operation::Completion(completion) => match completion_to_chat(completion) {
-                Ok(chat) => (chat, true),
-                Err(error) => return ResponseFuture::failed(error),
-            },
-            Operation::Embeddings(embeddings) => {
+        let (chat, as_completion) = match Call::over_chat(request.operation) {
+            Ok(Call::Chat {
+                chat,
+                as_completion,
+            }) => (chat, as_completion),
+            Ok(Call::Embeddings(embeddings)) => {
                 return ResponseFuture::new(embed::embed(config, client, embeddings));
             }
-            Operation::ListEndpoints => {
-                return ResponseFuture::failed(GatewayError::invalid(
-                    "a provider cannot list endpoints; the router answers that",
-                ));
-            }
-        };
-        let stream = chat.is_stream();
-        let body = match encode::encode(chat) {
-            Ok(body) => body,
             Err(error) => return ResponseFuture::failed(error),
         };
-        ResponseFuture::new(async move {
-            let response = converse(config, client, body, stream).await?;
-            if as_completion {
-                chat_answer_to_completion(response)
-            } else {
-                Ok(response)
-            }
+        let stream = chat.is_stream();
+        ResponseFuture::after(encode::encode(chat), |body| async move {
+            answer_as(as_completion, converse(config, client, body, stream).await?)
         })
     }
 }
+
+gateway_service!(Bedrock);
 
 /// One signed call to `/converse` or `/converse-stream`.
 async fn converse(
@@ -155,7 +128,7 @@ async fn converse(
     body: Bytes,
     stream: bool,
 ) -> Result<GatewayResponse, GatewayError> {
-    let host = &config.host;
+    let up = &config.upstream;
     let (uri, accept) = if stream {
         (
             &config.converse_stream,
@@ -165,34 +138,21 @@ async fn converse(
         (&config.converse, "application/json")
     };
     let request = sign::signed_request(&config, uri, body, accept)?;
-    let sent = upstream::send(
-        &client,
-        request,
-        host,
-        config.request_timeout,
-        error::from_status,
-    )
-    .await?;
+    let sent = up.send(&client, request, error::from_status).await?;
     let latency = sent.latency;
     let mut response = if stream {
         let chunks = EventStreamChunks::new(
             sent.body,
-            config.stream_idle_timeout,
-            Arc::clone(host),
-            config.model.clone(),
+            up.stream_idle_timeout,
+            Arc::clone(&up.host),
+            up.model.clone(),
         );
-        GatewayResponse {
-            payload: Payload::ChatStream(Box::pin(chunks)),
-            meta: ResponseMeta::default(),
-        }
+        up.chat_stream(chunks)
     } else {
         let status = sent.status;
-        let bytes = sent.bytes(host).await?;
-        decode::decode(status, &bytes, host, &config.model)?
+        let bytes = sent.bytes(&up.host).await?;
+        decode::decode(status, &bytes, &up.host, &up.model)?
     };
-    response.meta.provider = Some(PROVIDER.to_owned());
-    response.meta.model = Some(config.model.clone());
-    response.meta.upstream_latency = Some(latency);
-    response.meta.attempts = 1;
-    Ok(response)
+    response.meta.model = Some(up.model.clone());
+    Ok(up.stamp(response, latency))
 }

@@ -1,17 +1,12 @@
 //! Cohere's URLs and headers, and the builder.
 
-use std::{fmt, sync::Arc, time::Duration};
+use http::{Uri, header::AUTHORIZATION};
 
-use http::{
-    HeaderMap, HeaderValue, Uri,
-    header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT},
-};
-
-use super::Cohere;
+use super::{Cohere, PROVIDER};
 use crate::{
-    HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
-    upstream::{Secret, describe_host},
+    ProviderConfigError,
+    settings::{Settings, endpoints, json_headers, settings_setters},
+    upstream::Upstream,
 };
 
 /// Cohere's API; `/v2/chat` and `/v2/embed` are appended to it.
@@ -23,37 +18,33 @@ pub const DEFAULT_EMBED_INPUT_TYPE: &str = "search_document";
 /// Sets up a [`Cohere`] service; see [`Cohere::builder`].
 #[derive(Debug, Clone)]
 pub struct CohereBuilder {
-    model: String,
-    api_base: Option<String>,
-    api_key: Option<Secret>,
+    settings: Settings,
     embed_input_type: String,
-    request_timeout: Duration,
-    stream_idle_timeout: Duration,
 }
 
 impl CohereBuilder {
     pub(super) fn new(model: String) -> Self {
         Self {
-            model,
-            api_base: None,
-            api_key: None,
+            settings: Settings::new(model),
             embed_input_type: DEFAULT_EMBED_INPUT_TYPE.to_owned(),
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
         }
     }
 
-    /// The base URL `/v2/chat` and `/v2/embed` are appended to (default
-    /// [`COHERE_API_BASE`]); a trailing `/v1` or `/v2` is dropped first.
-    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// The API key, sent as `Authorization: Bearer KEY`.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret::new(api_key));
-        self
+    settings_setters! {
+        /// The base URL `/v2/chat` and `/v2/embed` are appended to (default
+        /// [`COHERE_API_BASE`]); a trailing `/v1` or `/v2` is dropped first.
+        api_base;
+        /// The API key, sent as `Authorization: Bearer KEY`.
+        api_key;
+        /// How long to wait for the answer's headers (default 600 s); for a
+        /// complete answer, its whole body. Beyond it the call fails with a
+        /// timeout (504).
+        request_timeout;
+        /// How long a stream may stay silent between events (default 300 s);
+        /// beyond it the stream yields a timeout error and ends.
+        stream_idle_timeout;
+        /// Checks the settings and builds the service over `client`.
+        build(Cohere);
     }
 
     /// The `input_type` of embed requests (default
@@ -63,92 +54,34 @@ impl CohereBuilder {
         self
     }
 
-    /// How long to wait for the answer's headers (default 600 s); for a
-    /// complete answer, its whole body. Beyond it the call fails with a
-    /// timeout (504).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long a stream may stay silent between events (default 300 s);
-    /// beyond it the stream yields a timeout error and ends.
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the service over `client`.
-    pub fn build(self, client: &HttpClient) -> Result<Cohere, ProviderConfigError> {
-        Ok(Cohere {
-            config: Arc::new(self.into_config()?),
-            client: client.clone(),
-        })
-    }
-
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        crate::upstream::require_model(&self.model)?;
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| ProviderConfigError::for_key("api_key", "Cohere needs an api key"))?;
-        let base = self.api_base.as_deref().unwrap_or(COHERE_API_BASE);
-        let base = crate::upstream::checked_base(base, "api_base")?;
+        let settings = self.settings;
+        settings.require_model()?;
+        let key = settings.key("Cohere")?;
+        let base = settings.base(COHERE_API_BASE, "api_base")?;
         let base = base
             .strip_suffix("/v2")
             .or_else(|| base.strip_suffix("/v1"))
             .unwrap_or(base);
-        let (Ok(chat), Ok(embed)) = (
-            format!("{base}/v2/chat").parse::<Uri>(),
-            format!("{base}/v2/embed").parse::<Uri>(),
-        ) else {
-            return Err(ProviderConfigError::for_key(
-                "api_base",
-                format!("`{base}` does not make a valid URL"),
-            ));
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("towergate/", env!("CARGO_PKG_VERSION"))),
-        );
+        let [chat, embed] = endpoints(base, "api_base", ["/v2/chat", "/v2/embed"])?;
+        let mut headers = json_headers();
         headers.insert(AUTHORIZATION, key.header("Bearer ", "api_key")?);
         Ok(Config {
-            host: describe_host(&chat),
-            model: self.model,
+            upstream: settings.into_upstream(PROVIDER, &chat, headers),
             chat,
             embed,
-            headers,
             embed_input_type: self.embed_input_type,
-            request_timeout: self.request_timeout,
-            stream_idle_timeout: self.stream_idle_timeout,
         })
     }
 }
 
 /// What one [`Cohere`] service needs for every call, shared behind an `Arc`.
+#[derive(Debug)]
 pub(super) struct Config {
-    pub(super) model: String,
+    pub(super) upstream: Upstream,
     pub(super) chat: Uri,
     pub(super) embed: Uri,
-    /// `host:port`, for error messages.
-    pub(super) host: Arc<str>,
-    /// Content type, user agent and `Authorization` (sensitive).
-    pub(super) headers: HeaderMap,
     pub(super) embed_input_type: String,
-    pub(super) request_timeout: Duration,
-    pub(super) stream_idle_timeout: Duration,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("model", &self.model)
-            .field("chat", &self.chat)
-            .field("headers", &self.headers)
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

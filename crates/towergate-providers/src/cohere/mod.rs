@@ -59,24 +59,22 @@ mod decode;
 mod encode;
 mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use http::{StatusCode, Uri};
 use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Operation, Payload, ResponseMeta,
+    GatewayError, GatewayRequest, GatewayResponse, chat::ChatRequest, embeddings::EmbeddingsRequest,
 };
 
 pub use self::config::{COHERE_API_BASE, CohereBuilder, DEFAULT_EMBED_INPUT_TYPE};
 use self::{config::Config, stream::CohereStream};
 use crate::{
     HttpClient,
-    completions_over_chat::{chat_answer_to_completion, completion_to_chat},
+    chat_api::{self, ChatApi},
     future::ResponseFuture,
-    sse::Translated,
-    upstream,
+    service::{Start, gateway_service},
+    upstream::Upstream,
 };
 
 /// The provider's name, as MLflow spells it.
@@ -98,116 +96,63 @@ impl Cohere {
 
     /// The model sent upstream.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-/// Which API a call goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Chat { stream: bool, as_completion: bool },
-    Embed { base64: bool },
-}
-
-impl tower_service::Service<GatewayRequest> for Cohere {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let config = &self.config;
-        let chat = |chat: towergate_core::chat::ChatRequest, as_completion: bool| {
-            let kind = Kind::Chat {
-                stream: chat.is_stream(),
-                as_completion,
-            };
-            encode::chat(chat, &config.model).map(|body| (kind, body))
-        };
-        let encoded = match request.operation {
-            Operation::Chat(request) => chat(request, false),
-            Operation::Completion(completion) => {
-                completion_to_chat(completion).and_then(|request| chat(request, true))
-            }
-            Operation::Embeddings(embeddings) => {
-                let base64 = embeddings.encoding_format.as_deref() == Some("base64");
-                encode::embed(&embeddings, &config.model, &config.embed_input_type)
-                    .map(|body| (Kind::Embed { base64 }, body))
-            }
-            Operation::ListEndpoints => Err(GatewayError::invalid(
-                "a provider cannot list endpoints; the router answers that",
-            )),
-        };
-        let (kind, body) = match encoded {
-            Ok(encoded) => encoded,
-            Err(error) => return ResponseFuture::failed(error),
-        };
-        let config = Arc::clone(&self.config);
-        let client = self.client.clone();
-        ResponseFuture::new(async move {
-            let response = exchange(config, client, body, kind).await?;
-            match kind {
-                Kind::Chat {
-                    as_completion: true,
-                    ..
-                } => chat_answer_to_completion(response),
-                _ => Ok(response),
-            }
-        })
+impl Start for Cohere {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        chat_api::start(&self.config, &self.client, request)
     }
 }
 
-async fn exchange(
-    config: Arc<Config>,
-    client: HttpClient,
-    body: Bytes,
-    kind: Kind,
-) -> Result<GatewayResponse, GatewayError> {
-    let host = &config.host;
-    let (uri, stream) = match kind {
-        Kind::Chat { stream, .. } => (&config.chat, stream),
-        Kind::Embed { .. } => (&config.embed, false),
-    };
-    let sent = upstream::post_json(
-        &client,
-        uri,
-        &config.headers,
-        body,
-        stream,
-        host,
-        config.request_timeout,
-    )
-    .await?;
-    let latency = sent.latency;
-    let mut response = if stream {
-        let chunks = Translated::new(
-            sent.body,
-            config.stream_idle_timeout,
-            Arc::clone(host),
-            CohereStream::new(config.model.clone()),
-        );
-        GatewayResponse {
-            payload: Payload::ChatStream(Box::pin(chunks)),
-            meta: ResponseMeta {
-                model: Some(config.model.clone()),
-                ..ResponseMeta::default()
-            },
-        }
-    } else {
-        let status = sent.status;
-        let bytes = sent.bytes(host).await?;
-        match kind {
-            Kind::Chat { .. } => decode::chat(status, &bytes, host, &config.model)?,
-            Kind::Embed { base64 } => {
-                decode::embeddings(status, &bytes, host, &config.model, base64)?
-            }
-        }
-    };
-    response.meta.provider = Some(PROVIDER.to_owned());
-    response.meta.upstream_latency = Some(latency);
-    response.meta.attempts = 1;
-    Ok(response)
+gateway_service!(Cohere);
+
+impl ChatApi for Config {
+    type Stream = CohereStream;
+    /// Whether the caller asked for base64 vectors.
+    type Embed = bool;
+
+    fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    fn chat_uri(&self) -> &Uri {
+        &self.chat
+    }
+
+    fn encode_chat(&self, chat: ChatRequest) -> Result<Bytes, GatewayError> {
+        encode::chat(chat, &self.upstream.model)
+    }
+
+    fn decode_chat(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<GatewayResponse, GatewayError> {
+        decode::chat(status, body, &self.upstream.host, &self.upstream.model)
+    }
+
+    fn stream(&self) -> CohereStream {
+        CohereStream::new(self.upstream.model.clone())
+    }
+
+    fn encode_embeddings(
+        &self,
+        request: EmbeddingsRequest,
+    ) -> Result<(Uri, Bytes, bool), GatewayError> {
+        let base64 = request.encoding_format.as_deref() == Some("base64");
+        let body = encode::embed(&request, &self.upstream.model, &self.embed_input_type)?;
+        Ok((self.embed.clone(), body, base64))
+    }
+
+    fn decode_embeddings(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        base64: bool,
+    ) -> Result<GatewayResponse, GatewayError> {
+        let model = &self.upstream.model;
+        decode::embeddings(status, body, &self.upstream.host, model, base64)
+    }
 }

@@ -1,17 +1,12 @@
 //! Gemini's URLs and headers, and the builder.
 
-use std::{fmt, sync::Arc, time::Duration};
+use http::{HeaderName, Uri};
 
-use http::{
-    HeaderMap, HeaderName, HeaderValue, Uri,
-    header::{CONTENT_TYPE, USER_AGENT},
-};
-
-use super::Gemini;
+use super::{Gemini, PROVIDER};
 use crate::{
-    HttpClient, ProviderConfigError,
-    openai::{DEFAULT_REQUEST_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT},
-    upstream::{Secret, describe_host},
+    ProviderConfigError,
+    settings::{Settings, endpoints, json_headers, settings_setters},
+    upstream::Upstream,
 };
 
 /// Google's Generative Language API (Gemini API), version `v1beta`.
@@ -20,102 +15,65 @@ pub const GEMINI_API_BASE: &str = "https://generativelanguage.googleapis.com/v1b
 /// Sets up a [`Gemini`] service; see [`Gemini::builder`].
 #[derive(Debug, Clone)]
 pub struct GeminiBuilder {
-    model: String,
-    api_base: Option<String>,
-    api_key: Option<Secret>,
-    request_timeout: Duration,
-    stream_idle_timeout: Duration,
+    settings: Settings,
 }
 
 impl GeminiBuilder {
     pub(super) fn new(model: String) -> Self {
         Self {
-            model,
-            api_base: None,
-            api_key: None,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            settings: Settings::new(model),
         }
     }
 
-    /// The base URL the `models/…` paths are appended to (default
-    /// [`GEMINI_API_BASE`]).
-    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// The API key, sent as `x-goog-api-key`.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret::new(api_key));
-        self
-    }
-
-    /// How long to wait for the answer's headers (default 600 s); for a
-    /// complete answer, its whole body. Beyond it the call fails with a
-    /// timeout (504).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long a stream may stay silent between events (default 300 s);
-    /// beyond it the stream yields a timeout error and ends.
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the service over `client`.
-    pub fn build(self, client: &HttpClient) -> Result<Gemini, ProviderConfigError> {
-        Ok(Gemini {
-            config: Arc::new(self.into_config()?),
-            client: client.clone(),
-        })
+    settings_setters! {
+        /// The base URL the `models/…` paths are appended to (default
+        /// [`GEMINI_API_BASE`]).
+        api_base;
+        /// The API key, sent as `x-goog-api-key`.
+        api_key;
+        /// How long to wait for the answer's headers (default 600 s); for a
+        /// complete answer, its whole body. Beyond it the call fails with a
+        /// timeout (504).
+        request_timeout;
+        /// How long a stream may stay silent between events (default 300 s);
+        /// beyond it the stream yields a timeout error and ends.
+        stream_idle_timeout;
+        /// Checks the settings and builds the service over `client`.
+        build(Gemini);
     }
 
     fn into_config(self) -> Result<Config, ProviderConfigError> {
-        let model_path = model_path(&self.model)?;
-        let base = self.api_base.as_deref().unwrap_or(GEMINI_API_BASE);
-        let base = crate::upstream::checked_base(base, "api_base")?;
+        let settings = self.settings;
+        let model_path = model_path(&settings.model)?;
+        let base = settings.base(GEMINI_API_BASE, "api_base")?;
+        let [generate, stream, embed, batch_embed] = endpoints(
+            &format!("{base}/{model_path}"),
+            "api_base",
+            [
+                ":generateContent",
+                ":streamGenerateContent?alt=sse",
+                ":embedContent",
+                ":batchEmbedContents",
+            ],
+        )
+        .map_err(|_| {
+            ProviderConfigError::for_key("api_base", format!("`{base}` does not make a valid URL"))
+        })?;
 
-        let uri = |method: &str| format!("{base}/{model_path}:{method}").parse::<Uri>();
-        let (Ok(generate), Ok(stream), Ok(embed), Ok(batch_embed)) = (
-            uri("generateContent"),
-            uri("streamGenerateContent?alt=sse"),
-            uri("embedContent"),
-            uri("batchEmbedContents"),
-        ) else {
-            return Err(ProviderConfigError::for_key(
-                "api_base",
-                format!("`{base}` does not make a valid URL"),
-            ));
-        };
-
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("towergate/", env!("CARGO_PKG_VERSION"))),
-        );
-        if let Some(key) = &self.api_key {
+        let mut headers = json_headers();
+        if let Some(key) = &settings.api_key {
             headers.insert(
                 HeaderName::from_static("x-goog-api-key"),
                 key.header("", "api_key")?,
             );
         }
-        let host = describe_host(&generate);
         Ok(Config {
-            model: self.model,
+            upstream: settings.into_upstream(PROVIDER, &generate, headers),
             model_path,
             generate,
             stream,
             embed,
             batch_embed,
-            host,
-            headers,
-            request_timeout: self.request_timeout,
-            stream_idle_timeout: self.stream_idle_timeout,
         })
     }
 }
@@ -140,35 +98,20 @@ fn model_path(model: &str) -> Result<String, ProviderConfigError> {
     Ok(format!("{prefix}/{name}"))
 }
 
-/// What one [`Gemini`] service needs for every call, shared behind an `Arc`.
+/// What one [`Gemini`] service needs for every call, shared behind an
+/// `Arc`; its headers hold content type, user agent and `x-goog-api-key`
+/// (marked sensitive).
+#[derive(Debug)]
 pub(super) struct Config {
-    /// The model as configured, named in answers that do not name theirs.
-    pub(super) model: String,
+    /// Host, headers and timeouts; its model is the one configured, named
+    /// in answers that do not name theirs.
+    pub(super) upstream: Upstream,
     /// `models/NAME`, as the batch embedding body names it.
     pub(super) model_path: String,
     pub(super) generate: Uri,
     pub(super) stream: Uri,
     pub(super) embed: Uri,
     pub(super) batch_embed: Uri,
-    /// `host:port`, for error messages (never the key).
-    pub(super) host: Arc<str>,
-    /// Content type, user agent and `x-goog-api-key` (marked sensitive).
-    pub(super) headers: HeaderMap,
-    pub(super) request_timeout: Duration,
-    pub(super) stream_idle_timeout: Duration,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `HeaderMap`'s Debug prints sensitive values as `Sensitive`.
-        f.debug_struct("Config")
-            .field("model", &self.model)
-            .field("generate", &self.generate)
-            .field("headers", &self.headers)
-            .field("request_timeout", &self.request_timeout)
-            .field("stream_idle_timeout", &self.stream_idle_timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 #[cfg(test)]

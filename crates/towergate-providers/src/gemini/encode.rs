@@ -44,9 +44,7 @@ pub(super) fn encode(operation: Operation, model_path: &str) -> Result<Encoded, 
         Operation::Chat(chat) => generate(chat, false),
         Operation::Completion(completion) => completion_body(completion),
         Operation::Embeddings(embeddings) => embed(embeddings, model_path),
-        Operation::ListEndpoints => Err(GatewayError::invalid(
-            "a provider cannot list endpoints; the router answers that",
-        )),
+        Operation::ListEndpoints => Err(crate::service::cannot_list_endpoints()),
     }
 }
 

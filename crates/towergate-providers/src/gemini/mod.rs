@@ -57,11 +57,7 @@ mod encode;
 mod stream;
 mod wire;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -75,8 +71,10 @@ use self::{
     wire::{BatchEmbedContentsResponse, EmbedContentResponse, GenerateContentResponse},
 };
 use crate::{
-    HttpClient, completions_over_chat::chat_answer_to_completion, error, future::ResponseFuture,
-    sse::Translated, upstream,
+    HttpClient, error,
+    future::ResponseFuture,
+    service::{Start, answer_as, gateway_service},
+    upstream,
 };
 
 /// The provider's name, as MLflow spells it.
@@ -98,38 +96,30 @@ impl Gemini {
 
     /// The model as configured.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for Gemini {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match encode::encode(request.operation, &self.config.model_path) {
-            Ok(encoded) => ResponseFuture::new(exchange(
-                Arc::clone(&self.config),
-                self.client.clone(),
-                encoded,
-            )),
-            Err(error) => ResponseFuture::failed(error),
-        }
+impl Start for Gemini {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        ResponseFuture::after(
+            encode::encode(request.operation, &self.config.model_path),
+            |encoded| exchange(Arc::clone(&self.config), self.client.clone(), encoded),
+        )
     }
 }
+
+gateway_service!(Gemini);
 
 async fn exchange(
     config: Arc<Config>,
     client: HttpClient,
     encoded: Encoded,
 ) -> Result<GatewayResponse, GatewayError> {
-    let host = Arc::clone(&config.host);
-    let mut response = match encoded {
+    let up = &config.upstream;
+    let host = &up.host;
+    let model = &up.model;
+    match encoded {
         Encoded::Generate {
             body,
             stream,
@@ -140,30 +130,16 @@ async fn exchange(
             } else {
                 &config.generate
             };
-            let request = upstream::json_request(uri, &config.headers, body, stream)?;
-            let sent =
-                upstream::send(&client, request, &host, config.request_timeout, read_error).await?;
+            let sent = up.post(&client, uri, body, stream, read_error).await?;
             let latency = sent.latency;
-            let mut response = if stream {
-                let chunks = Translated::new(
-                    sent.body,
-                    config.stream_idle_timeout,
-                    Arc::clone(&host),
-                    GeminiChunks::new(&config.model),
-                );
-                GatewayResponse {
-                    payload: Payload::ChatStream(Box::pin(chunks)),
-                    meta: ResponseMeta {
-                        model: Some(config.model.clone()),
-                        ..ResponseMeta::default()
-                    },
-                }
+            let response = if stream {
+                up.chat_stream(up.translated(sent.body, GeminiChunks::new(model)))
             } else {
                 let status = sent.status;
-                let bytes = sent.bytes(&host).await?;
+                let bytes = sent.bytes(host).await?;
                 let answer: GenerateContentResponse =
-                    upstream::parse_json(&bytes, &host, status, "a Gemini answer")?;
-                let chat = decode::chat(answer, &config.model);
+                    upstream::parse_json(&bytes, host, status, "a Gemini answer")?;
+                let chat = decode::chat(answer, model);
                 GatewayResponse {
                     meta: ResponseMeta {
                         model: Some(chat.model.clone()),
@@ -173,11 +149,7 @@ async fn exchange(
                     payload: Payload::Chat(chat),
                 }
             };
-            response.meta.upstream_latency = Some(latency);
-            if completion {
-                response = chat_answer_to_completion(response)?;
-            }
-            response
+            answer_as(completion, up.stamp(response, latency))
         }
         Encoded::Embed {
             body,
@@ -189,39 +161,30 @@ async fn exchange(
             } else {
                 &config.embed
             };
-            let request = upstream::json_request(uri, &config.headers, body, false)?;
-            let sent =
-                upstream::send(&client, request, &host, config.request_timeout, read_error).await?;
+            let sent = up.post(&client, uri, body, false, read_error).await?;
             let latency = sent.latency;
             let status = sent.status;
-            let bytes = sent.bytes(&host).await?;
+            let bytes = sent.bytes(host).await?;
             let vectors = if batch {
-                let answer: BatchEmbedContentsResponse = upstream::parse_json(
-                    &bytes,
-                    &host,
-                    status,
-                    "a Gemini batch embeddings answer",
-                )?;
+                let answer: BatchEmbedContentsResponse =
+                    upstream::parse_json(&bytes, host, status, "a Gemini batch embeddings answer")?;
                 answer.embeddings
             } else {
                 let answer: EmbedContentResponse =
-                    upstream::parse_json(&bytes, &host, status, "a Gemini embedding answer")?;
+                    upstream::parse_json(&bytes, host, status, "a Gemini embedding answer")?;
                 vec![answer.embedding]
             };
-            let embeddings = decode::embeddings(vectors, &config.model, base64);
-            GatewayResponse {
+            let embeddings = decode::embeddings(vectors, model, base64);
+            let response = GatewayResponse {
                 payload: Payload::Embeddings(embeddings),
                 meta: ResponseMeta {
-                    model: Some(config.model.clone()),
-                    upstream_latency: Some(latency),
+                    model: Some(model.clone()),
                     ..ResponseMeta::default()
                 },
-            }
+            };
+            Ok(up.stamp(response, latency))
         }
-    };
-    response.meta.provider = Some(PROVIDER.to_owned());
-    response.meta.attempts = 1;
-    Ok(response)
+    }
 }
 
 /// Gemini's error body: `{"error": {"code", "message", "status", "details"}}`.

@@ -50,24 +50,22 @@ mod decode;
 mod encode;
 mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use http::{StatusCode, Uri};
 use towergate_core::{
-    GatewayError, GatewayRequest, GatewayResponse, Operation, Payload, ResponseMeta,
+    GatewayError, GatewayRequest, GatewayResponse, chat::ChatRequest, embeddings::EmbeddingsRequest,
 };
 
 pub use self::config::{MISTRAL_API_BASE, MistralBuilder};
 use self::{config::Config, stream::MistralStream};
 use crate::{
     HttpClient,
-    completions_over_chat::{chat_answer_to_completion, completion_to_chat},
+    chat_api::{self, ChatApi},
     future::ResponseFuture,
-    sse::Translated,
-    upstream,
+    service::{Start, gateway_service},
+    upstream::Upstream,
 };
 
 /// The provider's name, as MLflow spells it.
@@ -89,119 +87,60 @@ impl Mistral {
 
     /// The model sent upstream.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-/// Which API a call goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Chat { stream: bool, as_completion: bool },
-    Embeddings,
-}
-
-impl tower_service::Service<GatewayRequest> for Mistral {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let model = &self.config.model;
-        let encoded = match request.operation {
-            Operation::Chat(chat) => {
-                let stream = chat.is_stream();
-                encode::chat(chat, model).map(|body| {
-                    let kind = Kind::Chat {
-                        stream,
-                        as_completion: false,
-                    };
-                    (kind, body)
-                })
-            }
-            Operation::Completion(completion) => completion_to_chat(completion).and_then(|chat| {
-                let stream = chat.is_stream();
-                let kind = Kind::Chat {
-                    stream,
-                    as_completion: true,
-                };
-                encode::chat(chat, model).map(|body| (kind, body))
-            }),
-            Operation::Embeddings(embeddings) => {
-                encode::embeddings(&embeddings, model).map(|body| (Kind::Embeddings, body))
-            }
-            Operation::ListEndpoints => Err(GatewayError::invalid(
-                "a provider cannot list endpoints; the router answers that",
-            )),
-        };
-        let (kind, body) = match encoded {
-            Ok(encoded) => encoded,
-            Err(error) => return ResponseFuture::failed(error),
-        };
-        let config = Arc::clone(&self.config);
-        let client = self.client.clone();
-        ResponseFuture::new(async move {
-            let response = exchange(config, client, body, kind).await?;
-            match kind {
-                Kind::Chat {
-                    as_completion: true,
-                    ..
-                } => chat_answer_to_completion(response),
-                _ => Ok(response),
-            }
-        })
+impl Start for Mistral {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        chat_api::start(&self.config, &self.client, request)
     }
 }
 
-async fn exchange(
-    config: Arc<Config>,
-    client: HttpClient,
-    body: Bytes,
-    kind: Kind,
-) -> Result<GatewayResponse, GatewayError> {
-    let host = &config.host;
-    let (uri, stream) = match kind {
-        Kind::Chat { stream, .. } => (&config.chat, stream),
-        Kind::Embeddings => (&config.embeddings, false),
-    };
-    let sent = upstream::post_json(
-        &client,
-        uri,
-        &config.headers,
-        body,
-        stream,
-        host,
-        config.request_timeout,
-    )
-    .await?;
-    let latency = sent.latency;
-    let mut response = if stream {
-        let chunks = Translated::new(
-            sent.body,
-            config.stream_idle_timeout,
-            Arc::clone(host),
-            MistralStream::default(),
-        );
-        GatewayResponse {
-            payload: Payload::ChatStream(Box::pin(chunks)),
-            meta: ResponseMeta {
-                model: Some(config.model.clone()),
-                ..ResponseMeta::default()
-            },
-        }
-    } else {
-        let status = sent.status;
-        let bytes = sent.bytes(host).await?;
-        match kind {
-            Kind::Chat { .. } => decode::chat(status, &bytes, host)?,
-            Kind::Embeddings => decode::embeddings(status, &bytes, host)?,
-        }
-    };
-    response.meta.provider = Some(PROVIDER.to_owned());
-    response.meta.upstream_latency = Some(latency);
-    response.meta.attempts = 1;
-    Ok(response)
+gateway_service!(Mistral);
+
+impl ChatApi for Config {
+    type Stream = MistralStream;
+    type Embed = ();
+
+    fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    fn chat_uri(&self) -> &Uri {
+        &self.chat
+    }
+
+    fn encode_chat(&self, chat: ChatRequest) -> Result<Bytes, GatewayError> {
+        encode::chat(chat, &self.upstream.model)
+    }
+
+    fn decode_chat(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Result<GatewayResponse, GatewayError> {
+        decode::chat(status, body, &self.upstream.host)
+    }
+
+    fn stream(&self) -> MistralStream {
+        MistralStream::default()
+    }
+
+    fn encode_embeddings(
+        &self,
+        request: EmbeddingsRequest,
+    ) -> Result<(Uri, Bytes, ()), GatewayError> {
+        let body = encode::embeddings(&request, &self.upstream.model)?;
+        Ok((self.embeddings.clone(), body, ()))
+    }
+
+    fn decode_embeddings(
+        &self,
+        status: StatusCode,
+        body: &[u8],
+        (): (),
+    ) -> Result<GatewayResponse, GatewayError> {
+        decode::embeddings(status, body, &self.upstream.host)
+    }
 }

@@ -88,25 +88,10 @@ fn stream_error(data: &str) -> Option<GatewayError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::time::Duration;
-
-    use bytes::Bytes;
-    use futures_util::StreamExt;
-    use http_body_util::Full;
-
     use super::*;
-    use crate::sse::Translated;
 
     async fn translate(text: &'static str) -> Vec<Result<ChatChunk, GatewayError>> {
-        let body = Full::new(Bytes::from_static(text.as_bytes()));
-        Translated::new(
-            body,
-            Duration::from_secs(60),
-            "h".into(),
-            MistralStream::default(),
-        )
-        .collect()
-        .await
+        crate::sse::translate_text(text, "h", MistralStream::default()).await
     }
 
     #[tokio::test]

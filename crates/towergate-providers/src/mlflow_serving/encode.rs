@@ -45,9 +45,7 @@ pub(super) fn encode(operation: Operation) -> Result<Encoded, GatewayError> {
         Operation::Completion(completion) => completion_parts(completion)?,
         Operation::Embeddings(embeddings) => embeddings_parts(embeddings)?,
         Operation::ListEndpoints => {
-            return Err(GatewayError::invalid(
-                "a provider cannot list endpoints; the router answers that",
-            ));
+            return Err(crate::service::cannot_list_endpoints());
         }
     };
     let mut body = Map::new();

@@ -42,10 +42,7 @@ mod config;
 mod decode;
 mod encode;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -57,7 +54,12 @@ use self::{
     config::Config,
     encode::{Encoded, Kind},
 };
-use crate::{HttpClient, error, future::ResponseFuture, upstream};
+use crate::{
+    HttpClient, error,
+    future::ResponseFuture,
+    service::{Start, gateway_service},
+    upstream,
+};
 
 /// The provider's name, as MLflow spells it.
 pub const PROVIDER: &str = "mlflow-model-serving";
@@ -81,45 +83,40 @@ impl MlflowServing {
 
     /// The model's name as given in answers.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for MlflowServing {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match encode::encode(request.operation) {
-            Ok(encoded) => ResponseFuture::new(exchange(
-                Arc::clone(&self.config),
-                self.client.clone(),
-                encoded,
-            )),
-            Err(error) => ResponseFuture::failed(error),
-        }
+impl Start for MlflowServing {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        ResponseFuture::after(encode::encode(request.operation), |encoded| {
+            exchange(Arc::clone(&self.config), self.client.clone(), encoded)
+        })
     }
 }
+
+gateway_service!(MlflowServing);
 
 async fn exchange(
     config: Arc<Config>,
     client: HttpClient,
     encoded: Encoded,
 ) -> Result<GatewayResponse, GatewayError> {
-    let host = &config.host;
-    let request =
-        upstream::json_request(&config.invocations, &config.headers, encoded.body, false)?;
-    let sent = upstream::send(&client, request, host, config.request_timeout, read_error).await?;
+    let up = &config.upstream;
+    let (host, model) = (&up.host, &up.model);
+    let sent = up
+        .post(
+            &client,
+            &config.invocations,
+            encoded.body,
+            false,
+            read_error,
+        )
+        .await?;
     let latency = sent.latency;
     let status = sent.status;
     let bytes = sent.bytes(host).await?;
     let answer: Value = upstream::parse_json(&bytes, host, status, "JSON")?;
-    let model = &config.model;
     let payload = match encoded.kind {
         Kind::Chat => Payload::Chat(decode::chat(answer, model, host)?),
         Kind::Completion => Payload::Completion(decode::completion(answer, model, host)?),
@@ -127,16 +124,11 @@ async fn exchange(
             Payload::Embeddings(decode::embeddings(answer, model, base64, host)?)
         }
     };
-    Ok(GatewayResponse {
-        payload,
-        meta: ResponseMeta {
-            provider: Some(PROVIDER.to_owned()),
-            model: Some(model.clone()),
-            upstream_latency: Some(latency),
-            attempts: 1,
-            ..ResponseMeta::default()
-        },
-    })
+    let meta = ResponseMeta {
+        model: Some(model.clone()),
+        ..ResponseMeta::default()
+    };
+    Ok(up.stamp(GatewayResponse { payload, meta }, latency))
 }
 
 /// MLflow's error body: `{"error_code": "BAD_REQUEST", "message": "…"}`.

@@ -1,16 +1,14 @@
 //! The flavours of OpenAI's wire, their URLs and headers, and the builder.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::time::Duration;
 
-use http::{
-    HeaderMap, HeaderName, HeaderValue, Uri,
-    header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT},
-};
+use http::{HeaderName, HeaderValue, Uri, header::AUTHORIZATION};
 
 use super::OpenAi;
 use crate::{
-    HttpClient, ProviderConfigError,
-    upstream::{Secret, describe_host},
+    ProviderConfigError,
+    settings::{Settings, checked_base, endpoints, json_headers, settings_setters},
+    upstream::{Secret, Upstream},
 };
 
 /// OpenAI's own API.
@@ -85,15 +83,11 @@ impl Compatible {
 /// Sets up an [`OpenAi`] service; see [`OpenAi::builder`].
 #[derive(Debug, Clone)]
 pub struct OpenAiBuilder {
+    settings: Settings,
     provider: &'static str,
-    model: String,
-    api_base: Option<String>,
     default_api_base: Option<&'static str>,
-    api_key: Option<Secret>,
     organization: Option<String>,
     azure: Option<Azure>,
-    request_timeout: Duration,
-    stream_idle_timeout: Duration,
     stream_usage: Option<bool>,
 }
 
@@ -111,15 +105,11 @@ impl OpenAiBuilder {
         model: String,
     ) -> Self {
         Self {
+            settings: Settings::new(model),
             provider,
-            model,
-            api_base: None,
             default_api_base,
-            api_key: None,
             organization: None,
             azure: None,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             stream_usage: None,
         }
     }
@@ -145,18 +135,22 @@ impl OpenAiBuilder {
         }
     }
 
-    /// The base URL the operation paths are appended to, such as
-    /// `https://api.openai.com/v1`; for Azure, the resource endpoint
-    /// `https://NAME.openai.azure.com`.
-    pub fn api_base(mut self, api_base: impl Into<String>) -> Self {
-        self.api_base = Some(api_base.into());
-        self
-    }
-
-    /// The key: sent as `Authorization: Bearer KEY`, or as `api-key: KEY` for Azure.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(Secret::new(api_key));
-        self
+    settings_setters! {
+        /// The base URL the operation paths are appended to, such as
+        /// `https://api.openai.com/v1`; for Azure, the resource endpoint
+        /// `https://NAME.openai.azure.com`.
+        api_base;
+        /// The key: sent as `Authorization: Bearer KEY`, or as `api-key: KEY` for Azure.
+        api_key;
+        /// How long to wait for the answer's headers (default 600 s); for a
+        /// complete answer, its whole body. Beyond it the call fails with a
+        /// timeout (504).
+        request_timeout;
+        /// How long a stream may stay silent between chunks (default 300 s);
+        /// beyond it the stream yields a timeout error and ends.
+        stream_idle_timeout;
+        /// Checks the settings and builds the service over `client`.
+        build(OpenAi);
     }
 
     /// Sends `OpenAI-Organization` (OpenAI only).
@@ -195,33 +189,10 @@ impl OpenAiBuilder {
         self
     }
 
-    /// How long to wait for the answer's headers (default 600 s); for a
-    /// complete answer, its whole body. Beyond it the call fails with a
-    /// timeout (504).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// How long a stream may stay silent between chunks (default 300 s);
-    /// beyond it the stream yields a timeout error and ends.
-    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.stream_idle_timeout = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the service over `client`.
-    pub fn build(self, client: &HttpClient) -> Result<OpenAi, ProviderConfigError> {
-        let config = self.into_config()?;
-        Ok(OpenAi {
-            config: Arc::new(config),
-            client: client.clone(),
-        })
-    }
-
     fn into_config(self) -> Result<Config, ProviderConfigError> {
         let stream_usage = self.asks_stream_usage();
-        let base = match (&self.api_base, self.default_api_base) {
+        let mut settings = self.settings;
+        let base = match (&settings.api_base, self.default_api_base) {
             (Some(base), _) => base.as_str(),
             (None, Some(default)) => default,
             (None, None) => {
@@ -231,16 +202,8 @@ impl OpenAiBuilder {
                 ));
             }
         };
-        check_base_url(base)
-            .map_err(|message| ProviderConfigError::for_key("api_base", message))?;
-        let base = base.trim_end_matches('/');
-
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("towergate/", env!("CARGO_PKG_VERSION"))),
-        );
+        let base = checked_base(base, "api_base")?;
+        let mut headers = json_headers();
 
         let (paths, model) = match &self.azure {
             Some(azure) => {
@@ -252,7 +215,7 @@ impl OpenAiBuilder {
                 }
                 check_url_segment("deployment", &azure.deployment)?;
                 check_url_segment("api_version", &azure.api_version)?;
-                match (&azure.ad_token, &self.api_key) {
+                match (&azure.ad_token, &settings.api_key) {
                     (Some(token), _) => {
                         headers.insert(AUTHORIZATION, bearer(token)?);
                     }
@@ -276,7 +239,7 @@ impl OpenAiBuilder {
                 (paths, azure.deployment.clone())
             }
             None => {
-                if let Some(key) = &self.api_key {
+                if let Some(key) = &settings.api_key {
                     headers.insert(AUTHORIZATION, bearer(key)?);
                 }
                 if let Some(organization) = &self.organization {
@@ -293,67 +256,34 @@ impl OpenAiBuilder {
                     format!("{base}/completions"),
                     format!("{base}/embeddings"),
                 ];
-                (paths, self.model.clone())
+                (paths, settings.model.clone())
             }
         };
 
-        let [chat, completions, embeddings] = paths.map(|path| path.parse::<Uri>());
-        let (chat, completions, embeddings) = match (chat, completions, embeddings) {
-            (Ok(chat), Ok(completions), Ok(embeddings)) => (chat, completions, embeddings),
-            _ => {
-                return Err(ProviderConfigError::for_key(
-                    "api_base",
-                    format!("`{base}` does not make a valid URL"),
-                ));
-            }
-        };
-        let host = describe_host(&chat);
-
+        let [chat, completions, embeddings] = endpoints("", "api_base", paths).map_err(|_| {
+            ProviderConfigError::for_key("api_base", format!("`{base}` does not make a valid URL"))
+        })?;
+        settings.model = model;
         Ok(Config {
-            provider: self.provider,
-            model,
+            upstream: settings.into_upstream(self.provider, &chat, headers),
             chat,
             completions,
             embeddings,
-            host,
-            headers,
-            request_timeout: self.request_timeout,
-            stream_idle_timeout: self.stream_idle_timeout,
             stream_usage,
         })
     }
 }
 
-/// What one [`OpenAi`] service needs for every call, shared behind an `Arc`.
+/// What one [`OpenAi`] service needs for every call, shared behind an `Arc`;
+/// its upstream's model is the one sent (the deployment for Azure).
+#[derive(Debug)]
 pub(super) struct Config {
-    pub(super) provider: &'static str,
-    /// The model sent upstream (the deployment for Azure).
-    pub(super) model: String,
+    pub(super) upstream: Upstream,
     pub(super) chat: Uri,
     pub(super) completions: Uri,
     pub(super) embeddings: Uri,
-    /// `host:port`, for error messages (never the key, never user info).
-    pub(super) host: Arc<str>,
-    /// Content type, user agent and auth (auth values are marked sensitive).
-    pub(super) headers: HeaderMap,
-    pub(super) request_timeout: Duration,
-    pub(super) stream_idle_timeout: Duration,
     /// Whether streams ask for a last usage chunk.
     pub(super) stream_usage: bool,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `HeaderMap`'s Debug prints sensitive values as `Sensitive`.
-        f.debug_struct("Config")
-            .field("provider", &self.provider)
-            .field("model", &self.model)
-            .field("chat", &self.chat)
-            .field("headers", &self.headers)
-            .field("request_timeout", &self.request_timeout)
-            .field("stream_idle_timeout", &self.stream_idle_timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Checks that `base` is an absolute `http` or `https` URL with a host.

@@ -68,9 +68,7 @@ pub(super) fn encode(
             (Kind::Embeddings, serde_json::to_vec(&embeddings))
         }
         Operation::ListEndpoints => {
-            return Err(GatewayError::invalid(
-                "a provider cannot list endpoints; the router answers that",
-            ));
+            return Err(crate::service::cannot_list_endpoints());
         }
     };
     let body = body.map_err(|error| {

@@ -45,12 +45,9 @@ mod exchange;
 pub mod future;
 pub(crate) mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
-use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
+use towergate_core::GatewayRequest;
 
 pub(crate) use self::config::check_base_url;
 pub use self::config::{
@@ -58,7 +55,10 @@ pub use self::config::{
     OpenAiBuilder,
 };
 use self::{config::Config, future::ResponseFuture};
-use crate::HttpClient;
+use crate::{
+    HttpClient,
+    service::{Start, gateway_service},
+};
 
 /// A provider speaking OpenAI's wire; cheap to clone.
 #[derive(Clone, Debug)]
@@ -83,35 +83,27 @@ impl OpenAi {
 
     /// The provider's name as MLflow spells it (`openai`, `groq`, …).
     pub fn provider(&self) -> &'static str {
-        self.config.provider
+        self.config.upstream.provider
     }
 
     /// The model sent upstream (for Azure, the deployment).
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for OpenAi {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        let encoded = match encode::encode(
+impl Start for OpenAi {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        let config = &self.config;
+        let encoded = encode::encode(
             request.operation,
-            &self.config.model,
-            self.config.stream_usage,
-        ) {
-            Ok(encoded) => encoded,
-            Err(error) => return ResponseFuture::failed(error),
-        };
-        let config = Arc::clone(&self.config);
-        let client = self.client.clone();
-        ResponseFuture::new(exchange::exchange(config, client, encoded))
+            &config.upstream.model,
+            config.stream_usage,
+        );
+        ResponseFuture::after(encoded, |encoded| {
+            exchange::exchange(Arc::clone(config), self.client.clone(), encoded)
+        })
     }
 }
+
+gateway_service!(OpenAi);

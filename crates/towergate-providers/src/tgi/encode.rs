@@ -60,9 +60,7 @@ pub(super) fn encode(operation: Operation) -> Result<Encoded, GatewayError> {
             )));
         }
         Operation::ListEndpoints => {
-            return Err(GatewayError::invalid(
-                "a provider cannot list endpoints; the router answers that",
-            ));
+            return Err(crate::service::cannot_list_endpoints());
         }
     };
     let mut parameters = parameters(settings, stream)?;

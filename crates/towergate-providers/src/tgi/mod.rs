@@ -53,10 +53,7 @@ mod encode;
 mod prompt;
 mod stream;
 
-use std::{
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse, Payload, ResponseMeta};
@@ -68,7 +65,12 @@ use self::{
     encode::{Encoded, Kind},
     stream::TokenChunks,
 };
-use crate::{HttpClient, error, future::ResponseFuture, sse::Translated, upstream};
+use crate::{
+    HttpClient, error,
+    future::ResponseFuture,
+    service::{Start, gateway_service},
+    upstream,
+};
 
 /// The provider's name, as MLflow spells it.
 pub const PROVIDER: &str = "huggingface-text-generation-inference";
@@ -89,85 +91,66 @@ impl Tgi {
 
     /// The model's name as given in answers.
     pub fn model(&self) -> &str {
-        &self.config.model
+        &self.config.upstream.model
     }
 }
 
-impl tower_service::Service<GatewayRequest> for Tgi {
-    type Response = GatewayResponse;
-    type Error = GatewayError;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        match encode::encode(request.operation) {
-            Ok(encoded) => ResponseFuture::new(exchange(
-                Arc::clone(&self.config),
-                self.client.clone(),
-                encoded,
-            )),
-            Err(error) => ResponseFuture::failed(error),
-        }
+impl Start for Tgi {
+    fn start(&self, request: GatewayRequest) -> ResponseFuture {
+        ResponseFuture::after(encode::encode(request.operation), |encoded| {
+            exchange(Arc::clone(&self.config), self.client.clone(), encoded)
+        })
     }
 }
+
+gateway_service!(Tgi);
 
 async fn exchange(
     config: Arc<Config>,
     client: HttpClient,
     encoded: Encoded,
 ) -> Result<GatewayResponse, GatewayError> {
-    let host = Arc::clone(&config.host);
+    let up = &config.upstream;
+    let (host, model) = (&up.host, &up.model);
     let uri = if encoded.stream {
         &config.stream
     } else {
         &config.generate
     };
-    let request = upstream::json_request(uri, &config.headers, encoded.body, encoded.stream)?;
-    let sent = upstream::send(&client, request, &host, config.request_timeout, read_error).await?;
+    let sent = up
+        .post(&client, uri, encoded.body, encoded.stream, read_error)
+        .await?;
     let latency = sent.latency;
     let mut meta = ResponseMeta {
-        provider: Some(PROVIDER.to_owned()),
-        model: Some(config.model.clone()),
-        upstream_latency: Some(latency),
-        attempts: 1,
+        model: Some(model.clone()),
         ..ResponseMeta::default()
     };
-    let idle = config.stream_idle_timeout;
     let payload = match (encoded.kind, encoded.stream) {
-        (Kind::Chat, true) => Payload::ChatStream(Box::pin(Translated::new(
-            sent.body,
-            idle,
-            Arc::clone(&host),
-            TokenChunks::<stream::Chat>::new(&config.model),
-        ))),
-        (Kind::Completion, true) => Payload::CompletionStream(Box::pin(Translated::new(
-            sent.body,
-            idle,
-            Arc::clone(&host),
-            TokenChunks::<stream::Completion>::new(&config.model),
-        ))),
+        (Kind::Chat, true) => Payload::ChatStream(Box::pin(
+            up.translated(sent.body, TokenChunks::<stream::Chat>::new(model)),
+        )),
+        (Kind::Completion, true) => Payload::CompletionStream(Box::pin(
+            up.translated(sent.body, TokenChunks::<stream::Completion>::new(model)),
+        )),
         (kind, false) => {
             let status = sent.status;
-            let bytes = sent.bytes(&host).await?;
-            let generated: Generated = upstream::parse_json(&bytes, &host, status, "a TGI answer")?;
+            let bytes = sent.bytes(host).await?;
+            let generated: Generated = upstream::parse_json(&bytes, host, status, "a TGI answer")?;
             match kind {
                 Kind::Chat => {
-                    let chat = decode::chat(generated, &config.model);
+                    let chat = decode::chat(generated, model);
                     meta.usage = chat.usage.clone();
                     Payload::Chat(chat)
                 }
                 Kind::Completion => {
-                    let completion = decode::completion(generated, &config.model);
+                    let completion = decode::completion(generated, model);
                     meta.usage = completion.usage.clone();
                     Payload::Completion(completion)
                 }
             }
         }
     };
-    Ok(GatewayResponse { payload, meta })
+    Ok(up.stamp(GatewayResponse { payload, meta }, latency))
 }
 
 /// TGI's error body `{"error": "…", "error_type": "validation"}` keeps its
