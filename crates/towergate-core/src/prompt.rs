@@ -1,0 +1,43 @@
+//! Which prompt template version served a request: set by the template
+//! layer, read by usage accounting and telemetry.
+
+use std::{fmt, sync::Arc};
+
+/// The prompt template and version a request was rendered with.
+///
+/// The template layer inserts it into
+/// [`GatewayRequest::extensions`](crate::GatewayRequest), so that the usage
+/// record and the metrics can name the version each request used, and the
+/// arms of a split between versions can be compared afterwards. It shows
+/// as `name@version`, the form of the `x-towergate-prompt` header.
+///
+/// ```
+/// use towergate_core::PromptChoice;
+/// let choice = PromptChoice::new("summarize", 2);
+/// assert_eq!(choice.to_string(), "summarize@2");
+/// assert_eq!(&*choice.name, "summarize");
+/// assert_eq!(choice.version, 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PromptChoice {
+    /// The template's name.
+    pub name: Arc<str>,
+    /// The version chosen.
+    pub version: u32,
+}
+
+impl PromptChoice {
+    /// Version `version` of the template named `name`.
+    pub fn new(name: impl Into<Arc<str>>, version: u32) -> Self {
+        Self {
+            name: name.into(),
+            version,
+        }
+    }
+}
+
+impl fmt::Display for PromptChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
