@@ -13,6 +13,7 @@ use towergate_providers::{
 use towergate_ratelimit::{CallLimit, KeyBy, RateLimitLayer};
 use towergate_router::{BoxEndpoint, Destination, EndpointTable, Router, TrafficSplit};
 use towergate_state::{QuotaStore, RateStore};
+use towergate_template::{PromptLibrary, TemplateLayer};
 use towergate_tokens::{
     ContextWindowLayer, PriceBook, Pricing, WorstCaseCost,
     accounting::{TokenAccountingLayer, UsageSink},
@@ -38,6 +39,7 @@ pub(crate) struct Built {
     pub(crate) caller_limits: Option<RateLimitLayer>,
     pub(crate) budget: Option<BudgetLayer>,
     pub(crate) accounting: TokenAccountingLayer,
+    pub(crate) prompts: PromptLibrary,
 }
 
 impl Built {
@@ -59,7 +61,11 @@ impl Built {
             Some(auth) => GatewayService::new(auth.layer(limited)),
             None => limited,
         };
-        Stack { router, service }
+        Stack {
+            router,
+            service,
+            prompts: self.prompts,
+        }
     }
 }
 
@@ -69,8 +75,11 @@ impl Built {
 pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<ConfigError>> {
     let mut table = EndpointTable::new();
     let mut problems = Vec::new();
+    // The config checked that every template compiles.
+    let prompts = PromptLibrary::new(config.prompts().to_vec())
+        .map_err(|error| vec![config.error_at("prompts", error.to_string())])?;
     for (index, endpoint) in config.endpoints().iter().enumerate() {
-        match endpoint_service(config, index, endpoint, shared) {
+        match endpoint_service(config, index, endpoint, shared, &prompts) {
             Ok(service) => table.insert(endpoint.info(), service),
             Err(problem) => problems.push(problem),
         }
@@ -121,6 +130,7 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
         caller_limits,
         budget,
         accounting,
+        prompts,
     })
 }
 
@@ -198,7 +208,8 @@ fn caller_limits(config: &Config, shared: &Shared, prices: &PriceBook) -> Option
     (!layer.is_empty()).then_some(layer)
 }
 
-/// One endpoint's stack: its `limit` and `limits`, its `context_window` fitting, then
+/// One endpoint's stack: its `prompt` template, its `limit` and `limits`,
+/// its `context_window` fitting, then
 /// (for completions on OpenAI, as MLflow does) the chat translation, then
 /// its provider.
 fn endpoint_service(
@@ -206,6 +217,7 @@ fn endpoint_service(
     index: usize,
     endpoint: &EndpointConfig,
     shared: &Shared,
+    prompts: &PromptLibrary,
 ) -> Result<BoxEndpoint, ConfigError> {
     let client = &shared.client;
     let model = endpoint.model();
@@ -278,10 +290,23 @@ fn endpoint_service(
     if let Some(endpoint_limits) = endpoint.limits() {
         limits = limits.limits(KeyBy::CallerOnEndpoint, endpoint_limits);
     }
-    if limits.is_empty() {
-        return Ok(BoxEndpoint::new(provider));
+    let limited = if limits.is_empty() {
+        provider
+    } else {
+        BoxProvider::new(limits.layer(provider))
+    };
+    // The template goes first, so that token limits count the rendered
+    // prompt.
+    match endpoint.prompt() {
+        Some(selection) => {
+            let template =
+                TemplateLayer::new(prompts.clone(), selection.clone()).map_err(|error| {
+                    config.error_at(&format!("endpoints[{index}].prompt"), error.to_string())
+                })?;
+            Ok(BoxEndpoint::new(template.layer(limited)))
+        }
+        None => Ok(BoxEndpoint::new(limited)),
     }
-    Ok(BoxEndpoint::new(limits.layer(provider)))
 }
 
 /// The in-process mock provider (`provider: mock`): for demos, benches and tests.

@@ -172,9 +172,12 @@ impl Gateway {
 
     /// The HTTP front over the stack: OpenAI's API under `/v1/`, MLflow's
     /// AI Gateway API (`/api/2.0/endpoints/`, `/endpoints/{name}/invocations`,
-    /// `/gateway/{name}/invocations`) and `/health`.
+    /// `/gateway/{name}/invocations`), the prompt templates
+    /// (`/api/2.0/prompts/`) and `/health`.
     pub fn front(&self) -> GatewayFront<GatewayService> {
-        GatewayFront::new(self.service()).max_body_bytes(self.max_body_bytes)
+        GatewayFront::new(self.service())
+            .max_body_bytes(self.max_body_bytes)
+            .prompts(Arc::new(self.stack.clone()))
     }
 
     /// Serves on `listener` until `shutdown` completes, then drains for up

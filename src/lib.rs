@@ -8,7 +8,8 @@
 //! - [`http`]: the HTTP fronts (OpenAI's and MLflow's APIs, SSE, errors, body limits).
 //! - [`providers`]: provider adapters and the pooled HTTP client.
 //! - [`router`]: the endpoint table, swappable at run time, and traffic splits.
-//! - [`ratelimit`]: MLflow's per-endpoint `limit`, exact.
+//! - [`ratelimit`]: request and token limits per caller, endpoint or both (and MLflow's `limit`), exact across instances on Redis.
+//! - [`template`]: versioned prompt templates and splits between versions.
 //! - [`guard`]: API-key auth.
 //! - [`config`]: the YAML file, and building the whole stack from it.
 //! - [`gateway`]: the whole stack built from a config file, and reloaded.
@@ -26,6 +27,7 @@ pub use towergate_local as local_models;
 pub use towergate_providers as providers;
 pub use towergate_ratelimit as ratelimit;
 pub use towergate_router as router;
+pub use towergate_template as template;
 
 mod build;
 pub mod gateway;

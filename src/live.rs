@@ -1,6 +1,7 @@
 //! The stack in force, swappable while requests flow.
 
 use std::{
+    fmt,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -10,14 +11,18 @@ use tower::util::Oneshot;
 use tower_service::Service;
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 
+use towergate_http::PromptCatalog;
 use towergate_router::Router;
+use towergate_template::PromptLibrary;
 
 use crate::gateway::GatewayService;
 
-/// One config's stack: its router, and the service every request passes.
+/// One config's stack: its router, the service every request passes, and
+/// its prompt templates (for the admin listing).
 pub(crate) struct Stack {
     pub(crate) router: Router,
     pub(crate) service: GatewayService,
+    pub(crate) prompts: PromptLibrary,
 }
 
 /// Hands each request to the stack in force when it arrives; a swap
@@ -40,6 +45,26 @@ impl LiveStack {
 
     pub(crate) fn router(&self) -> Router {
         self.current.load().router.clone()
+    }
+}
+
+impl fmt::Debug for LiveStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveStack")
+            .field("prompts", &self.current.load().prompts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The templates of the config in force, for `GET /api/2.0/prompts/`.
+impl PromptCatalog for LiveStack {
+    fn list(&self) -> serde_json::Value {
+        serde_json::to_value(self.current.load().prompts.listing()).unwrap_or_default()
+    }
+
+    fn get(&self, name: &str) -> Option<serde_json::Value> {
+        let template = self.current.load().prompts.get(name)?.info();
+        serde_json::to_value(template).ok()
     }
 }
 

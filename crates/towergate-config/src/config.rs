@@ -2,13 +2,14 @@
 
 use std::{path::Path, sync::Arc};
 
-use serde_yaml_ng::Value;
+use serde_yaml_ng::{Mapping, Value};
+use towergate_template::{PromptLibrary, PromptSpec};
 
 use crate::{
     auth::{AuthConfig, parse_auth},
     endpoint::{EndpointConfig, parse_endpoints},
     error::{ConfigError, ConfigWarning},
-    loader::{Keys, Loader},
+    loader::{Field, Keys, Loader},
     locate::{Target, locate},
     names::check_unique,
     path::FieldPath,
@@ -19,8 +20,16 @@ use crate::{
 
 /// The top-level keys.
 const TOP_KEYS: Keys = Keys {
-    known: &["endpoints", "routes", "server", "auth", "state", "usage"],
-    planned: &["prompts"],
+    known: &[
+        "endpoints",
+        "routes",
+        "server",
+        "auth",
+        "state",
+        "usage",
+        "prompts",
+    ],
+    planned: &[],
 };
 
 /// A loaded, checked config file.
@@ -59,6 +68,7 @@ pub struct Config {
     auth: Option<AuthConfig>,
     state: StateConfig,
     usage: UsageConfig,
+    prompts: Vec<PromptSpec>,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -176,6 +186,11 @@ impl Config {
     /// The `usage` section (no records kept when the file says nothing).
     pub fn usage(&self) -> &UsageConfig {
         &self.usage
+    }
+
+    /// The `prompts`: versioned templates, checked to compile.
+    pub fn prompts(&self) -> &[PromptSpec] {
+        &self.prompts
     }
 
     /// What loaded but looks like a mistake (unknown keys), in file order.
@@ -330,8 +345,19 @@ fn load(
                 None | Some(Value::Null) => UsageConfig::default(),
                 Some(value) => parse_usage(&mut loader, value, &root.key("usage")),
             };
+            let prompts = parse_prompts(&mut loader, top, &root);
             let routes = routes.map(|parsed| parsed.routes).unwrap_or_default();
-            endpoints.map(|parsed| (parsed.endpoints, routes, server, auth, state, usage))
+            endpoints.map(|parsed| {
+                (
+                    parsed.endpoints,
+                    routes,
+                    server,
+                    auth,
+                    state,
+                    usage,
+                    prompts,
+                )
+            })
         }
         Value::Null => {
             loader.error(
@@ -353,18 +379,35 @@ fn load(
         tracing::warn!("{warning}");
     }
     match parsed {
-        Some((endpoints, routes, server, auth, state, usage)) if errors.is_empty() => Ok(Config {
-            origin,
-            source: Source(text.into()),
-            endpoints,
-            routes,
-            server,
-            auth,
-            state,
-            usage,
-            warnings,
-        }),
+        Some((endpoints, routes, server, auth, state, usage, prompts)) if errors.is_empty() => {
+            Ok(Config {
+                origin,
+                source: Source(text.into()),
+                endpoints,
+                routes,
+                server,
+                auth,
+                state,
+                usage,
+                prompts,
+                warnings,
+            })
+        }
         _ => Err(errors),
+    }
+}
+
+/// Reads `prompts`, checking that every template compiles.
+fn parse_prompts(loader: &mut Loader<'_>, top: &Mapping, root: &FieldPath) -> Vec<PromptSpec> {
+    match loader.field::<Vec<PromptSpec>>(top, "prompts", root) {
+        Field::Present(prompts) => match PromptLibrary::new(prompts.clone()) {
+            Ok(_) => prompts,
+            Err(error) => {
+                loader.error(root.key("prompts"), error.to_string());
+                Vec::new()
+            }
+        },
+        Field::Absent | Field::Invalid => Vec::new(),
     }
 }
 

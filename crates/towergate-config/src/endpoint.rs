@@ -6,6 +6,7 @@ use serde_json::{Map, Value as JsonValue};
 use serde_yaml_ng::{Mapping, Value};
 use towergate_core::{EndpointInfo, EndpointKind, EndpointType};
 use towergate_ratelimit::Limits;
+use towergate_template::PromptSelection;
 use towergate_tokens::Pricing;
 
 use crate::{
@@ -28,8 +29,9 @@ const ENDPOINT_KEYS: Keys = Keys {
         "pricing",
         "context_window",
         "limits",
+        "prompt",
     ],
-    planned: &["timeout", "retry", "fallbacks", "cache", "prompt", "guard"],
+    planned: &["timeout", "retry", "fallbacks", "cache", "guard"],
 };
 
 /// The keys of an endpoint's `model`.
@@ -52,6 +54,7 @@ pub struct EndpointConfig {
     pricing: Option<Pricing>,
     context_window: Option<u64>,
     limits: Option<Limits>,
+    prompt: Option<PromptSelection>,
 }
 
 impl EndpointConfig {
@@ -81,6 +84,11 @@ impl EndpointConfig {
     /// `None` to price by the built-in table.
     pub fn pricing(&self) -> Option<Pricing> {
         self.pricing
+    }
+
+    /// `prompt`: the template version(s) that render this endpoint's chats.
+    pub fn prompt(&self) -> Option<&PromptSelection> {
+        self.prompt.as_ref()
     }
 
     /// `limits`: requests and tokens per period on this endpoint, per
@@ -265,6 +273,10 @@ fn parse_endpoint(
         Field::Present(limits) => Some(limits),
         Field::Absent | Field::Invalid => None,
     };
+    let prompt = match loader.field::<PromptSelection>(map, "prompt", at) {
+        Field::Present(prompt) => Some(prompt),
+        Field::Absent | Field::Invalid => None,
+    };
 
     let declared = name.clone().map(|name| Declared {
         name,
@@ -281,6 +293,7 @@ fn parse_endpoint(
                 pricing,
                 context_window,
                 limits,
+                prompt,
             })
         }
         _ => None,

@@ -191,9 +191,9 @@ endpoints:
 
 #[test]
 fn planned_keys_are_not_supported_yet() {
-    // `limit` and `routes` (MLflow's), `limits`, `pricing`,
-    // `context_window`, `state`, `usage` and `budget` are read; the rest is
-    // planned.
+    // `limit` and `routes` (MLflow's), `limits`, `prompt`, `prompts`,
+    // `pricing`, `context_window`, `state`, `usage` and `budget` are read;
+    // the rest is planned.
     let yaml = "\
 endpoints:
   - name: chat
@@ -226,9 +226,7 @@ auth:
         (8, 5, "endpoints[0].retry", "retry"),
         (9, 5, "endpoints[0].fallbacks", "fallbacks"),
         (10, 5, "endpoints[0].cache", "cache"),
-        (11, 5, "endpoints[0].prompt", "prompt"),
         (14, 5, "endpoints[0].guard", "guard"),
-        (16, 1, "prompts", "prompts"),
     ]
     .into_iter()
     .map(|(line, column, path, key)| {

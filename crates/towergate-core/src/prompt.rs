@@ -27,6 +27,9 @@ pub struct PromptChoice {
 }
 
 impl PromptChoice {
+    /// The response header that names the choice, `x-towergate-prompt`.
+    pub const HEADER: &'static str = "x-towergate-prompt";
+
     /// Version `version` of the template named `name`.
     pub fn new(name: impl Into<Arc<str>>, version: u32) -> Self {
         Self {

@@ -75,6 +75,15 @@ impl<S> GatewayFront<S> {
         }
     }
 
+    /// Lists the prompt templates of `catalog` on MLflow's API, at
+    /// `GET /api/2.0/prompts/` and `GET /api/2.0/prompts/{name}`.
+    pub fn prompts(self, catalog: std::sync::Arc<dyn crate::PromptCatalog>) -> Self {
+        Self {
+            mlflow: self.mlflow.prompts(catalog),
+            ..self
+        }
+    }
+
     /// A layer that wraps services in this front.
     pub fn layer() -> GatewayFrontLayer {
         GatewayFrontLayer::default()

@@ -75,7 +75,9 @@ fn decode_for(endpoint_type: EndpointType, bytes: &[u8]) -> Result<Operation, Re
     let (mut operation, model) = match endpoint_type {
         EndpointType::Chat => {
             let chat: ChatRequest = parse(bytes)?;
-            if chat.messages.is_empty() {
+            // A templated endpoint's messages may all come from the
+            // template, given its `prompt_variables`.
+            if chat.messages.is_empty() && !chat.extra.contains_key("prompt_variables") {
                 issues.too_short("messages");
             }
             issues.sampling(&Sampling {

@@ -82,6 +82,7 @@
 
 mod endpoints;
 mod invocation;
+mod prompts;
 mod refusal;
 mod respond;
 mod route;
@@ -104,6 +105,7 @@ use crate::{
     body::ResponseBody,
     listing,
     openai::DEFAULT_MAX_BODY_BYTES,
+    prompts::PromptCatalog,
     reply::{self, FrontFuture, Served},
     request_id,
     stack::{GatewayStack, RequestBody},
@@ -118,6 +120,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 struct Settings {
     max_body_bytes: usize,
     page_size: usize,
+    prompts: Option<Arc<dyn PromptCatalog>>,
 }
 
 impl Default for Settings {
@@ -125,6 +128,7 @@ impl Default for Settings {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
+            prompts: None,
         }
     }
 }
@@ -154,6 +158,13 @@ impl<S> MlflowFront<S> {
     /// Lists endpoints `size` at a time (at least one).
     pub fn page_size(mut self, size: usize) -> Self {
         Arc::make_mut(&mut self.settings).page_size = size.max(1);
+        self
+    }
+
+    /// Lists the prompt templates of `catalog` at `GET /api/2.0/prompts/`
+    /// and `GET /api/2.0/prompts/{name}` (none without one).
+    pub fn prompts(mut self, catalog: Arc<dyn PromptCatalog>) -> Self {
+        Arc::make_mut(&mut self.settings).prompts = Some(catalog);
         self
     }
 
@@ -237,6 +248,12 @@ where
         Ok(Route::Get(name)) => listing::fetch(inner, parts.headers, &request_id, Some(name))
             .await
             .and_then(|all| endpoints::one(&all, name))
+            .map_err(Refusal::from),
+        Ok(Route::Prompts) => prompts::list(inner, settings, parts.headers, &request_id)
+            .await
+            .map_err(Refusal::from),
+        Ok(Route::Prompt(name)) => prompts::one(inner, settings, parts.headers, &request_id, name)
+            .await
             .map_err(Refusal::from),
         Ok(Route::Invoke(name)) => {
             let limit = settings.max_body_bytes;

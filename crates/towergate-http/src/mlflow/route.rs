@@ -14,6 +14,10 @@ pub(super) enum Route<'a> {
     Get(&'a str),
     /// `POST /endpoints/{name}/invocations` or `POST /gateway/{name}/invocations`.
     Invoke(&'a str),
+    /// `GET /api/2.0/prompts/`.
+    Prompts,
+    /// `GET /api/2.0/prompts/{name}`.
+    Prompt(&'a str),
 }
 
 const ENDPOINTS_API: &str = "/api/2.0/endpoints";
@@ -31,6 +35,13 @@ impl<'a> Route<'a> {
             .filter(|name| is_segment(name))
         {
             (Route::Get(name), Method::GET)
+        } else if path == "/api/2.0/prompts" || path == "/api/2.0/prompts/" {
+            (Route::Prompts, Method::GET)
+        } else if let Some(name) = path
+            .strip_prefix("/api/2.0/prompts/")
+            .filter(|name| is_segment(name))
+        {
+            (Route::Prompt(name), Method::GET)
         } else if let Some(name) = invocation(path) {
             (Route::Invoke(name), Method::POST)
         } else {

@@ -6,7 +6,8 @@ use std::{
 };
 
 use towergate_core::{
-    CacheVerdict, Caller, GatewayError, GatewayRequest, Operation, ResponseMeta, Usage,
+    CacheVerdict, Caller, GatewayError, GatewayRequest, Operation, PromptChoice, ResponseMeta,
+    Usage,
     settle::{Settlements, Spent},
 };
 
@@ -35,6 +36,7 @@ struct Answered {
     provider: Option<String>,
     model: Option<String>,
     cache: Option<CacheVerdict>,
+    prompt: Option<String>,
 }
 
 impl Ledger {
@@ -63,6 +65,7 @@ impl Ledger {
             provider: meta.provider.clone(),
             model: meta.model.clone(),
             cache: meta.cache,
+            prompt: prompt_named_in(&meta.headers),
         };
     }
 
@@ -115,7 +118,10 @@ impl Ledger {
 
     /// Closes a request that failed with `error`, charging `usage` (what
     /// a stream produced before it failed; zero otherwise).
-    pub(crate) fn fail(self, error: &GatewayError, usage: Usage, source: UsageSource) {
+    pub(crate) fn fail(mut self, error: &GatewayError, usage: Usage, source: UsageSource) {
+        if self.answered.prompt.is_none() {
+            self.answered.prompt = error.headers().and_then(prompt_named_in);
+        }
         let status = error.status().as_u16();
         self.finish(
             usage,
@@ -156,6 +162,7 @@ impl Ledger {
             cost_usd,
             latency_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             cache: self.answered.cache.map(CacheVerdict::as_str),
+            prompt: self.answered.prompt,
             stream: self.stream,
             outcome,
             status,
@@ -167,4 +174,10 @@ impl Ledger {
                 }),
         });
     }
+}
+
+/// The template version named in an answer's `x-towergate-prompt` header.
+fn prompt_named_in(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(PromptChoice::HEADER)?;
+    value.to_str().ok().map(str::to_owned)
 }

@@ -42,6 +42,7 @@ pub enum UsageSource {
 ///     cost_usd: 0.0000198,
 ///     latency_ms: 420,
 ///     cache: None,
+///     prompt: Some("summarize@2".to_owned()),
 ///     stream: false,
 ///     outcome: Outcome::Ok,
 ///     status: 200,
@@ -79,6 +80,9 @@ pub struct UsageRecord {
     pub latency_ms: u64,
     /// `hit`, `miss` or `bypass`, when a cache was asked.
     pub cache: Option<&'static str>,
+    /// The prompt template that rendered the request, `name@version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
     /// Whether the answer was streamed.
     pub stream: bool,
     /// How the request ended.
