@@ -148,8 +148,7 @@ where
         match self.gate.admission(&request) {
             None => GateFuture {
                 state: State::Calling {
-                    inner: self.inner.call(request),
-                    leave: None,
+                    call: LeaveFuture::called(self.inner.call(request), None),
                 },
             },
             Some(admission) => {
@@ -188,8 +187,7 @@ pin_project! {
         },
         Calling {
             #[pin]
-            inner: F,
-            leave: Option<A::Leave>,
+            call: LeaveFuture<F, A::Leave>,
         },
         Finished,
     }
@@ -207,13 +205,7 @@ where
         let mut this = self.project();
         loop {
             let next = match this.state.as_mut().project() {
-                StateProj::Calling { inner, leave } => {
-                    let answer = ready!(inner.poll(cx));
-                    return Poll::Ready(match leave.take() {
-                        Some(leave) => leave.leave(answer),
-                        None => answer,
-                    });
-                }
+                StateProj::Calling { call } => return call.poll(cx),
                 StateProj::Finished => {
                     return Poll::Ready(Err(GatewayError::internal(
                         "gated future polled after it finished",
@@ -232,8 +224,7 @@ where
                         (Some(mut service), Some(mut request)) => {
                             let leave = admitted.enter(&mut request);
                             State::Calling {
-                                inner: service.call(request),
-                                leave: Some(leave),
+                                call: LeaveFuture::called(service.call(request), Some(leave)),
                             }
                         }
                         _ => State::Finished,
@@ -242,5 +233,73 @@ where
             };
             this.state.set(next);
         }
+    }
+}
+
+pin_project! {
+    /// The inner service's answer passed through a [`Leave`], or a refusal
+    /// decided before the call: the future of a layer that decides at once.
+    pub struct LeaveFuture<F, L> {
+        #[pin]
+        state: LeaveState<F, L>,
+    }
+}
+
+pin_project! {
+    #[project = LeaveStateProj]
+    enum LeaveState<F, L> {
+        Called {
+            #[pin]
+            inner: F,
+            leave: Option<L>,
+        },
+        Refused {
+            error: Option<GatewayError>,
+        },
+    }
+}
+
+impl<F, L> LeaveFuture<F, L> {
+    /// The answer of `inner`, passed through `leave` when there is one.
+    pub fn called(inner: F, leave: Option<L>) -> Self {
+        Self {
+            state: LeaveState::Called { inner, leave },
+        }
+    }
+
+    /// A refusal: `error`, with no call made.
+    pub fn refused(error: GatewayError) -> Self {
+        Self {
+            state: LeaveState::Refused { error: Some(error) },
+        }
+    }
+}
+
+impl<F, L> Future for LeaveFuture<F, L>
+where
+    F: Future<Output = Answer>,
+    L: Leave,
+{
+    type Output = Answer;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            LeaveStateProj::Called { inner, leave } => {
+                let answer = ready!(inner.poll(cx));
+                Poll::Ready(match leave.take() {
+                    Some(leave) => leave.leave(answer),
+                    None => answer,
+                })
+            }
+            LeaveStateProj::Refused { error } => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| GatewayError::internal("future polled after it finished")))),
+        }
+    }
+}
+
+impl<F, L> fmt::Debug for LeaveFuture<F, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaveFuture").finish_non_exhaustive()
     }
 }

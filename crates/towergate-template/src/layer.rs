@@ -13,7 +13,11 @@ use towergate_core::{
     Extra, GatewayError, GatewayRequest, GatewayResponse, Operation, PromptChoice,
 };
 
-use crate::{PromptLibrary, PromptSelection, SelectionError, future::ResponseFuture, pick::Picker};
+use crate::{
+    PromptLibrary, PromptSelection, SelectionError,
+    future::{PromptHeader, ResponseFuture},
+    pick::Picker,
+};
 
 /// The request body field that carries the caller's variables.
 pub const VARIABLES_FIELD: &str = "prompt_variables";
@@ -189,7 +193,9 @@ where
 
     fn call(&mut self, mut request: GatewayRequest) -> Self::Future {
         match self.layer.apply(&mut request) {
-            Ok(header) => ResponseFuture::called(self.inner.call(request), header),
+            Ok(header) => {
+                ResponseFuture::called(self.inner.call(request), header.map(PromptHeader))
+            }
             Err(error) => ResponseFuture::refused(error),
         }
     }
