@@ -1,15 +1,17 @@
 //! Which prompt template version served a request: set by the template
-//! layer, read by usage accounting and telemetry.
+//! layer, named in the `x-towergate-prompt` header and the usage record.
 
 use std::{fmt, sync::Arc};
 
 /// The prompt template and version a request was rendered with.
 ///
 /// The template layer inserts it into
-/// [`GatewayRequest::extensions`](crate::GatewayRequest), so that the usage
-/// record and the metrics can name the version each request used, and the
-/// arms of a split between versions can be compared afterwards. It shows
-/// as `name@version`, the form of the `x-towergate-prompt` header.
+/// [`GatewayRequest::extensions`](crate::GatewayRequest) for the layers
+/// below it, and names it in the answer's [`HEADER`](Self::HEADER) as
+/// `name@version`. Usage accounting sits above the template layer (which
+/// is per endpoint), so the usage record reads the version from that
+/// header, on answers and errors alike; the arms of a split between
+/// versions can be compared afterwards.
 ///
 /// ```
 /// use towergate_core::PromptChoice;

@@ -13,7 +13,7 @@ use std::{
 use governor::{
     nanos::Nanos,
     state::{
-        StateStore,
+        NotKeyed, StateStore,
         keyed::{DashMapStateStore, ShrinkableKeyedStateStore},
     },
 };
@@ -169,11 +169,17 @@ impl MemoryRateStore {
         self.prune_if_due(now_ms);
         let now = rate.drain(now_ms);
         let buckets = self.buckets(rate);
-        buckets.measure_and_replace(&key.to_owned(), |tat: Option<Nanos>| {
+        let measure = |tat: Option<Nanos>| {
             let level = tat.map_or(0, Nanos::as_u64).saturating_sub(now);
             let (answer, level) = step(level)?;
             Ok((answer, Nanos::new(now.saturating_add(level))))
-        })
+        };
+        // A key seen before is found by `&str`, with no allocation; only a
+        // new one is copied into the map.
+        if let Some(bucket) = buckets.get(key) {
+            return bucket.measure_and_replace(&NotKeyed::NonKey, measure);
+        }
+        buckets.measure_and_replace(&key.to_owned(), measure)
     }
 
     fn acquire_now(&self, key: &str, rate: Rate, cost: u64) -> RateDecision {
