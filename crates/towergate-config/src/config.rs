@@ -7,6 +7,8 @@ use towergate_template::{PromptLibrary, PromptSpec};
 
 use crate::{
     auth::{AuthConfig, parse_auth},
+    cache::check_embedding_endpoints,
+    cache_store::{CacheStoreConfig, parse_cache_store},
     endpoint::{EndpointConfig, parse_endpoints},
     error::{ConfigError, ConfigWarning},
     loader::{Field, Keys, Loader},
@@ -28,6 +30,7 @@ const TOP_KEYS: Keys = Keys {
         "state",
         "usage",
         "prompts",
+        "cache",
     ],
     planned: &[],
 };
@@ -68,6 +71,7 @@ pub struct Config {
     auth: Option<AuthConfig>,
     state: StateConfig,
     usage: UsageConfig,
+    cache: CacheStoreConfig,
     prompts: Vec<PromptSpec>,
     warnings: Vec<ConfigWarning>,
 }
@@ -186,6 +190,12 @@ impl Config {
     /// The `usage` section (no records kept when the file says nothing).
     pub fn usage(&self) -> &UsageConfig {
         &self.usage
+    }
+
+    /// The top-level `cache` section: where the endpoints' caches keep
+    /// their answers (defaults where the file says nothing).
+    pub fn cache(&self) -> &CacheStoreConfig {
+        &self.cache
     }
 
     /// The `prompts`: versioned templates, checked to compile.
@@ -323,6 +333,14 @@ fn load(
                     .iter()
                     .chain(routes_declared),
             );
+            if let Some(parsed) = &endpoints {
+                check_embedding_endpoints(
+                    &mut loader,
+                    &parsed.embedding_references,
+                    &parsed.declared,
+                    routes_declared,
+                );
+            }
             let server = top
                 .get("server")
                 .map(|value| parse_server(&mut loader, value, &root.key("server")))
@@ -345,6 +363,16 @@ fn load(
                 None | Some(Value::Null) => UsageConfig::default(),
                 Some(value) => parse_usage(&mut loader, value, &root.key("usage")),
             };
+            // A `state.redis` with a problem of its own counts as set, so
+            // that `cache.store: redis` is not reported for it too.
+            let redis = top
+                .get("state")
+                .and_then(|state| state.get("redis"))
+                .is_some_and(|redis| !redis.is_null());
+            let cache = match top.get("cache") {
+                None => CacheStoreConfig::defaults(redis),
+                Some(value) => parse_cache_store(&mut loader, value, &root.key("cache"), redis),
+            };
             let prompts = parse_prompts(&mut loader, top, &root);
             let routes = routes.map(|parsed| parsed.routes).unwrap_or_default();
             endpoints.map(|parsed| {
@@ -355,6 +383,7 @@ fn load(
                     auth,
                     state,
                     usage,
+                    cache,
                     prompts,
                 )
             })
@@ -379,7 +408,9 @@ fn load(
         tracing::warn!("{warning}");
     }
     match parsed {
-        Some((endpoints, routes, server, auth, state, usage, prompts)) if errors.is_empty() => {
+        Some((endpoints, routes, server, auth, state, usage, cache, prompts))
+            if errors.is_empty() =>
+        {
             Ok(Config {
                 origin,
                 source: Source(text.into()),
@@ -389,6 +420,7 @@ fn load(
                 auth,
                 state,
                 usage,
+                cache,
                 prompts,
                 warnings,
             })

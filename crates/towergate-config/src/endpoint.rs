@@ -10,6 +10,7 @@ use towergate_template::PromptSelection;
 use towergate_tokens::Pricing;
 
 use crate::{
+    cache::{CacheConfig, EmbeddingReference, parse_cache},
     limit::{LimitConfig, parse_limit},
     loader::{Field, Keys, Loader},
     names::{Declared, is_valid_name},
@@ -30,8 +31,9 @@ const ENDPOINT_KEYS: Keys = Keys {
         "context_window",
         "limits",
         "prompt",
+        "cache",
     ],
-    planned: &["timeout", "retry", "fallbacks", "cache", "guard"],
+    planned: &["timeout", "retry", "fallbacks", "guard"],
 };
 
 /// The keys of an endpoint's `model`.
@@ -55,6 +57,7 @@ pub struct EndpointConfig {
     context_window: Option<u64>,
     limits: Option<Limits>,
     prompt: Option<PromptSelection>,
+    cache: Option<CacheConfig>,
 }
 
 impl EndpointConfig {
@@ -101,6 +104,12 @@ impl EndpointConfig {
     /// `max_tokens`) may take; longer chats are fitted.
     pub fn context_window(&self) -> Option<u64> {
         self.context_window
+    }
+
+    /// `cache`: how long answers are kept, and whether similar prompts
+    /// share them; `None` for no cache.
+    pub fn cache(&self) -> Option<&CacheConfig> {
+        self.cache.as_ref()
     }
 
     /// What clients are told about this endpoint.
@@ -187,12 +196,14 @@ impl fmt::Debug for Redacted<'_> {
     }
 }
 
-/// The endpoints that loaded, and every name the file gives an endpoint
+/// The endpoints that loaded, every name the file gives an endpoint
 /// (those with other problems too, so that references to them are not
-/// reported twice).
+/// reported twice), and the endpoints their caches name, to be checked
+/// once the routes are read too.
 pub(crate) struct ParsedEndpoints {
     pub(crate) endpoints: Vec<EndpointConfig>,
     pub(crate) declared: Vec<Declared>,
+    pub(crate) embedding_references: Vec<EmbeddingReference>,
 }
 
 /// Reads `endpoints`, the value at `at`. Names are checked for uniqueness
@@ -205,6 +216,7 @@ pub(crate) fn parse_endpoints(
     let mut parsed = ParsedEndpoints {
         endpoints: Vec::new(),
         declared: Vec::new(),
+        embedding_references: Vec::new(),
     };
     let Value::Sequence(items) = value else {
         loader.error(
@@ -214,7 +226,12 @@ pub(crate) fn parse_endpoints(
         return parsed;
     };
     for (index, item) in items.iter().enumerate() {
-        let (declared, endpoint) = parse_endpoint(loader, item, &at.index(index));
+        let (declared, endpoint) = parse_endpoint(
+            loader,
+            item,
+            &at.index(index),
+            &mut parsed.embedding_references,
+        );
         parsed.declared.extend(declared);
         parsed.endpoints.extend(endpoint);
     }
@@ -222,11 +239,13 @@ pub(crate) fn parse_endpoints(
 }
 
 /// Reads one endpoint: its name (if it has one) and the endpoint if it has
-/// no problem.
+/// no problem. The endpoint its cache names, if any, is added to
+/// `references`.
 fn parse_endpoint(
     loader: &mut Loader<'_>,
     item: &Value,
     at: &FieldPath,
+    references: &mut Vec<EmbeddingReference>,
 ) -> (Option<Declared>, Option<EndpointConfig>) {
     let Value::Mapping(map) = item else {
         loader.error(
@@ -277,6 +296,9 @@ fn parse_endpoint(
         Field::Present(prompt) => Some(prompt),
         Field::Absent | Field::Invalid => None,
     };
+    let cache = map
+        .get("cache")
+        .and_then(|value| parse_cache(loader, value, &at.key("cache"), endpoint_type, references));
 
     let declared = name.clone().map(|name| Declared {
         name,
@@ -294,6 +316,7 @@ fn parse_endpoint(
                 context_window,
                 limits,
                 prompt,
+                cache,
             })
         }
         _ => None,

@@ -2,8 +2,9 @@
 //!
 //! An MLflow AI Gateway `config.yaml` loads unchanged. This version reads
 //! MLflow's whole schema, `endpoints` (each with its `limit`) and `routes`
-//! (traffic splits), plus towergate's `server` and `auth`. Keys the file
-//! format names for features not built yet (`cache`, `timeout`, …) make the
+//! (traffic splits), plus towergate's additions (`server`, `auth`, each
+//! endpoint's `cache` and the top-level `cache`, …). Keys the file
+//! format names for features not built yet (`timeout`, `retry`, …) make the
 //! file fail with "`KEY` is not supported yet" rather than be silently
 //! ignored; so do the values MLflow takes that towergate does not handle
 //! yet (`limit.key`, a `renewal_period` of a month). Any other unknown key,
@@ -100,6 +101,8 @@
 //! ```
 
 mod auth;
+mod cache;
+mod cache_store;
 mod config;
 mod duration;
 mod endpoint;
@@ -117,6 +120,10 @@ mod server;
 mod state;
 
 pub use auth::{AuthConfig, KeyConfig};
+pub use cache::{CacheConfig, DEFAULT_SEMANTIC_THRESHOLD, SemanticCacheConfig};
+pub use cache_store::{
+    CacheStoreConfig, CacheStoreKind, DEFAULT_CACHE_MAX_BYTES, DEFAULT_SEMANTIC_CANDIDATES,
+};
 pub use config::Config;
 pub use endpoint::{EndpointConfig, ModelConfig};
 pub use error::{ConfigError, ConfigWarning};

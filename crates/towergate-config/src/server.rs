@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_yaml_ng::Value;
 
 use crate::{
-    duration::{EXPECTED_DURATION, parse_duration},
+    duration::duration_value,
     loader::{Field, Keys, Loader},
     path::FieldPath,
 };
@@ -114,19 +114,10 @@ pub(crate) fn parse_server(loader: &mut Loader<'_>, value: &Value, at: &FieldPat
     if let Field::Present(max) = loader.field::<usize>(map, "max_body_bytes", at) {
         server.max_body_bytes = max;
     }
-    if let Some(grace) = map.get("shutdown_grace") {
-        let grace_at = at.key("shutdown_grace");
-        match grace {
-            Value::Null => {}
-            Value::String(text) => match parse_duration(text) {
-                Ok(grace) => server.shutdown_grace = grace,
-                Err(message) => loader.error(grace_at, message),
-            },
-            Value::Number(number) => loader.error(
-                grace_at,
-                format!("`{number}` has no unit: {EXPECTED_DURATION}"),
-            ),
-            _ => loader.error(grace_at, EXPECTED_DURATION),
+    if let Some(grace) = map.get("shutdown_grace").filter(|grace| !grace.is_null()) {
+        match duration_value(grace) {
+            Ok(grace) => server.shutdown_grace = grace,
+            Err(message) => loader.error(at.key("shutdown_grace"), message),
         }
     }
     server

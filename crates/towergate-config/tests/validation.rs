@@ -192,8 +192,8 @@ endpoints:
 #[test]
 fn planned_keys_are_not_supported_yet() {
     // `limit` and `routes` (MLflow's), `limits`, `prompt`, `prompts`,
-    // `pricing`, `context_window`, `state`, `usage` and `budget` are read;
-    // the rest is planned.
+    // `pricing`, `context_window`, both `cache`s, `state`, `usage` and
+    // `budget` are read; the rest is planned.
     let yaml = "\
 endpoints:
   - name: chat
@@ -213,6 +213,7 @@ routes: []
 prompts: []
 state: {redis: redis://127.0.0.1:6379}
 usage: {jsonl: usage.jsonl}
+cache: {store: redis}
 auth:
   keys:
     - name: team-a
@@ -225,7 +226,6 @@ auth:
         (7, 5, "endpoints[0].timeout", "timeout"),
         (8, 5, "endpoints[0].retry", "retry"),
         (9, 5, "endpoints[0].fallbacks", "fallbacks"),
-        (10, 5, "endpoints[0].cache", "cache"),
         (14, 5, "endpoints[0].guard", "guard"),
     ]
     .into_iter()
@@ -362,7 +362,7 @@ endpoints:
   - name: ok
     endpoint_type: llm/v1/chat
     model: {provider: openai, name: y}
-    cache: {ttl: 1m}
+    timeout: 30s
 ";
     let errors = Config::check_str_with_env(yaml, "gateway.yaml", |_| None).unwrap_err();
     let summary: Vec<(Option<usize>, Option<&str>)> =
@@ -375,7 +375,7 @@ endpoints:
             (Some(6), Some("endpoints[1].endpoint_type")),
             (Some(7), Some("endpoints[1].model.provider")),
             (Some(8), Some("endpoints[2].name")),
-            (Some(11), Some("endpoints[2].cache")),
+            (Some(11), Some("endpoints[2].timeout")),
         ],
         "{errors:#?}"
     );
@@ -395,12 +395,12 @@ fn files_are_read_and_named_by_their_path() {
     assert_eq!(config.origin(), good.display().to_string());
 
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, with_endpoint("    cache: {ttl: 1m}\n")).unwrap();
+    std::fs::write(&bad, with_endpoint("    retry: {attempts: 2}\n")).unwrap();
     let errors = Config::check(&bad).unwrap_err();
     assert_eq!(
         errors[0].to_string(),
         format!(
-            "{}:7:5: endpoints[0].cache: `cache` is not supported yet",
+            "{}:7:5: endpoints[0].retry: `retry` is not supported yet",
             bad.display()
         )
     );

@@ -18,6 +18,7 @@
 //! assert_eq!(request.endpoint, "chat");
 //! ```
 
+pub mod assemble;
 pub mod caller;
 pub mod chat;
 pub mod completion;

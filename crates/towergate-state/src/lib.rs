@@ -63,6 +63,8 @@ pub use memory::MemoryQuotaStore;
 pub use memory_rate::{DEFAULT_PRUNE_EVERY, MemoryRateStore};
 pub use rate::{Rate, RateDecision, RateError, RateState, format_duration};
 pub use rate_store::RateStore;
-pub use redis_store::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisQuotaStore, RedisQuotaStoreBuilder};
+pub use redis_store::{
+    DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisQuotaStore, RedisQuotaStoreBuilder, connect_lazily,
+};
 pub use store::{Decision, QuotaStore, Refusal, Reservation, StoreError, StoreFuture};
 pub use window::{Span, SpanId, Window};

@@ -298,25 +298,7 @@ impl RedisQuotaStoreBuilder {
     /// [`StoreError::Config`] when the URL is malformed or when called
     /// outside a Tokio runtime (the connection lives on one).
     pub fn build(self) -> Result<RedisQuotaStore, StoreError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StoreError::Config(
-                "a Redis quota store must be built inside a Tokio runtime".to_owned(),
-            ));
-        }
-        let client = Client::open(self.url.as_str()).map_err(|error| {
-            StoreError::Config(format!(
-                "`{}` is not a Redis URL: {error}",
-                redact(&self.url)
-            ))
-        })?;
-        let address = client.get_connection_info().addr().to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(self.timeout);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|error| StoreError::Config(format!("Redis at {address}: {error}")))?;
+        let (connection, address) = connect_lazily(&self.url, self.timeout)?;
         Ok(RedisQuotaStore {
             inner: Arc::new(Inner {
                 connection,
@@ -331,6 +313,38 @@ impl RedisQuotaStoreBuilder {
             }),
         })
     }
+}
+
+/// A connection to the Redis server at `url` that connects on first use
+/// and reconnects by itself, with `timeout` on connecting and on each
+/// answer; and the server's address, for messages. Other crates' Redis
+/// stores (the response cache's) connect the same way.
+///
+/// # Errors
+///
+/// [`StoreError::Config`] outside a Tokio runtime or for a URL that is not
+/// a Redis URL.
+pub fn connect_lazily(
+    url: &str,
+    timeout: Duration,
+) -> Result<(ConnectionManager, String), StoreError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(StoreError::Config(
+            "a Redis store must be built inside a Tokio runtime".to_owned(),
+        ));
+    }
+    let client = Client::open(url).map_err(|error| {
+        StoreError::Config(format!("`{}` is not a Redis URL: {error}", redact(url)))
+    })?;
+    let address = client.get_connection_info().addr().to_string();
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(timeout);
+    let connection = ConnectionManager::new_lazy_with_config(client, config)
+        .map_err(|error| StoreError::Config(format!("Redis at {address}: {error}")))?;
+    Ok((connection, address))
 }
 
 /// `url` with any password replaced, for messages.

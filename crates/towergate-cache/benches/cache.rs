@@ -1,0 +1,2 @@
+//! Benches of the response cache.
+fn main() {}

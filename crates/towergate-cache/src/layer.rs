@@ -1,0 +1,329 @@
+//! [`CacheLayer`] and the service it makes, [`Cached`].
+
+use std::{
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use http::{HeaderName, HeaderValue};
+use tower_layer::Layer;
+use tower_service::Service;
+use towergate_core::{CacheVerdict, GatewayError, GatewayRequest, GatewayResponse, Payload};
+
+use crate::{
+    CacheKey, CacheStore, CachedAnswer, CallerControl, Embed, PartitionKey,
+    future::ResponseFuture,
+    inflight::{InFlight, Leader, Role},
+    record::Recording,
+    semantic::unit_vector,
+    store::PromptVector,
+};
+
+/// The response header with a semantic hit's cosine similarity to the
+/// cached prompt that answered, such as `0.9731`.
+pub const SIMILARITY_HEADER: HeaderName = HeaderName::from_static("x-towergate-cache-similarity");
+
+/// Answers repeated requests from a [`CacheStore`]; see the
+/// [crate docs](crate).
+///
+/// Cheap to clone: the store, the embedder and the calls in flight are
+/// shared.
+#[derive(Clone)]
+pub struct CacheLayer {
+    store: Arc<dyn CacheStore>,
+    ttl: Duration,
+    semantic: Option<Arc<Semantic>>,
+    in_flight: Arc<InFlight>,
+}
+
+struct Semantic {
+    embedder: Arc<dyn Embed>,
+    threshold: f32,
+}
+
+impl CacheLayer {
+    /// A layer keeping answers in `store` for `ttl`.
+    pub fn new(store: Arc<dyn CacheStore>, ttl: Duration) -> CacheLayer {
+        CacheLayer {
+            store,
+            ttl,
+            semantic: None,
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// Also answers chats and completions whose text `embedder` finds at
+    /// least `threshold` similar (cosine, in `0..=1`) to a cached one's, in
+    /// the same partition (see [`PartitionKey`]).
+    pub fn semantic(mut self, embedder: Arc<dyn Embed>, threshold: f32) -> CacheLayer {
+        self.semantic = Some(Arc::new(Semantic {
+            embedder,
+            threshold,
+        }));
+        self
+    }
+
+    /// How long answers are kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Whether semantic lookups are on.
+    pub fn is_semantic(&self) -> bool {
+        self.semantic.is_some()
+    }
+
+    /// What a store write of `key` needs.
+    fn storing(&self, key: CacheKey, vector: Option<PromptVector>) -> Storing {
+        Storing {
+            store: Arc::clone(&self.store),
+            key,
+            ttl: self.ttl,
+            vector,
+        }
+    }
+
+    /// The answer stored under `key`, as an answer to `request`.
+    async fn lookup(&self, key: CacheKey, request: &GatewayRequest) -> Option<GatewayResponse> {
+        match self.store.get(key).await {
+            Ok(answer) => answer?.respond(&request.operation),
+            Err(error) => {
+                tracing::warn!(%error, endpoint = %request.endpoint, "cache read failed; calling the upstream");
+                None
+            }
+        }
+    }
+
+    /// The request's semantic partition and unit vector, when semantic
+    /// lookups are on and the request has text to embed.
+    async fn embed(&self, request: &mut GatewayRequest) -> Option<PromptVector> {
+        let semantic = self.semantic.as_ref()?;
+        let (partition, text) = PartitionKey::of(&request.endpoint, &mut request.operation)?;
+        match semantic.embedder.embed(text).await {
+            Ok(vector) => Some(PromptVector {
+                partition,
+                vector: unit_vector(vector)?,
+            }),
+            Err(error) => {
+                tracing::warn!(%error, endpoint = %request.endpoint, "embedding for the semantic cache failed");
+                None
+            }
+        }
+    }
+
+    /// The cached answer nearest to `prompt`, as an answer to `request`.
+    async fn nearest(
+        &self,
+        prompt: &PromptVector,
+        request: &GatewayRequest,
+    ) -> Option<(Arc<CachedAnswer>, GatewayResponse)> {
+        let threshold = self.semantic.as_ref()?.threshold;
+        let lookup = self
+            .store
+            .nearest(prompt.partition, Arc::clone(&prompt.vector), threshold)
+            .await;
+        let nearest = match lookup {
+            Ok(nearest) => nearest?,
+            Err(error) => {
+                tracing::warn!(%error, endpoint = %request.endpoint, "semantic cache lookup failed");
+                return None;
+            }
+        };
+        let answer = match self.store.get(nearest.key).await {
+            Ok(answer) => answer?,
+            Err(error) => {
+                tracing::warn!(%error, endpoint = %request.endpoint, "cache read failed");
+                return None;
+            }
+        };
+        let mut response = answer.respond(&request.operation)?;
+        if let Ok(value) = HeaderValue::try_from(format!("{:.4}", nearest.similarity)) {
+            response.meta.headers.insert(SIMILARITY_HEADER, value);
+        }
+        Some((answer, response))
+    }
+}
+
+impl fmt::Debug for CacheLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheLayer")
+            .field("ttl", &self.ttl)
+            .field(
+                "semantic_threshold",
+                &self.semantic.as_ref().map(|s| s.threshold),
+            )
+            .finish()
+    }
+}
+
+impl<S> Layer<S> for CacheLayer {
+    type Service = Cached<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Cached {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// A service whose answers are cached; see [`CacheLayer`].
+#[derive(Clone, Debug)]
+pub struct Cached<S> {
+    inner: S,
+    layer: CacheLayer,
+}
+
+impl<S> Cached<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Service<GatewayRequest> for Cached<S>
+where
+    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = GatewayResponse;
+    type Error = GatewayError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: GatewayRequest) -> Self::Future {
+        // The ready service goes with the request; a clone stays for the next.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::new(answer(self.layer.clone(), inner, request))
+    }
+}
+
+/// Answers `request` from the cache, or from `inner` and then stores it.
+async fn answer<S>(
+    cache: CacheLayer,
+    mut inner: S,
+    mut request: GatewayRequest,
+) -> Result<GatewayResponse, GatewayError>
+where
+    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
+{
+    let control = CallerControl::from_headers(&request.headers);
+    let Some(key) = CacheKey::of(&request.endpoint, &mut request.operation) else {
+        return inner.call(request).await;
+    };
+    if !control.may_read() {
+        let storing = control.may_write().then(|| cache.storing(key, None));
+        let response = inner.call(request).await?;
+        return Ok(keep(response, CacheVerdict::Bypass, storing, None).await);
+    }
+    if let Some(hit) = cache.lookup(key, &request).await {
+        return Ok(hit);
+    }
+    let leader = loop {
+        match cache.in_flight.join(key) {
+            Role::Leader(leader) => break leader,
+            Role::Follower(follower) => match follower.outcome().await {
+                Some(Ok(answer)) => {
+                    if let Some(response) = answer.respond(&request.operation) {
+                        return Ok(response);
+                    }
+                }
+                Some(Err(error)) => return Err(error),
+                // The leader went away: try to lead.
+                None => continue,
+            },
+        }
+    };
+    let prompt = cache.embed(&mut request).await;
+    if let Some(prompt) = &prompt
+        && let Some((answer, response)) = cache.nearest(prompt, &request).await
+    {
+        leader.finish(Ok(answer));
+        return Ok(response);
+    }
+    match inner.call(request).await {
+        Ok(response) => {
+            let storing = cache.storing(key, prompt);
+            Ok(keep(response, CacheVerdict::Miss, Some(storing), Some(leader)).await)
+        }
+        Err(error) => {
+            leader.finish(Err(error.clone()));
+            Err(error)
+        }
+    }
+}
+
+/// `response` with `verdict`, stored by `storing` if given: a complete
+/// answer now, a stream once it has finished. Followers of `leader` get
+/// the answer as soon as it is known.
+async fn keep(
+    mut response: GatewayResponse,
+    verdict: CacheVerdict,
+    storing: Option<Storing>,
+    leader: Option<Leader>,
+) -> GatewayResponse {
+    response.meta.cache = Some(verdict);
+    let Some(storing) = storing else {
+        return response;
+    };
+    let payload = std::mem::replace(&mut response.payload, Payload::Endpoints(Vec::new()));
+    response.payload =
+        match payload {
+            Payload::ChatStream(chunks) => Payload::ChatStream(Box::pin(Recording::new(
+                chunks,
+                storing,
+                leader,
+                &response.meta,
+            ))),
+            Payload::CompletionStream(chunks) => Payload::CompletionStream(Box::pin(
+                Recording::new(chunks, storing, leader, &response.meta),
+            )),
+            payload => {
+                response.payload = payload;
+                if let Some(answer) = CachedAnswer::of_complete(&response) {
+                    let answer = Arc::new(answer);
+                    if let Some(leader) = &leader {
+                        leader.finish(Ok(Arc::clone(&answer)));
+                    }
+                    storing.put(answer).await;
+                }
+                return response;
+            }
+        };
+    response
+}
+
+/// A store write waiting for its answer.
+pub(crate) struct Storing {
+    store: Arc<dyn CacheStore>,
+    key: CacheKey,
+    ttl: Duration,
+    vector: Option<PromptVector>,
+}
+
+impl Storing {
+    /// Stores `answer`; a failure is logged, never passed on.
+    pub(crate) async fn put(self, answer: Arc<CachedAnswer>) {
+        if let Err(error) = self
+            .store
+            .put(self.key, answer, self.ttl, self.vector)
+            .await
+        {
+            tracing::warn!(%error, "cache write failed");
+        }
+    }
+}
