@@ -1,9 +1,10 @@
 //! Building the request stack from a [`Config`]: one service per endpoint,
 //! the routes over them, and the layers every request passes.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use tower::Layer;
+use towergate_cache::{CacheLayer, CacheStore, Embed, EndpointEmbedder};
 use towergate_config::{Config, ConfigError, EndpointConfig, RenewalPeriod};
 use towergate_core::EndpointType;
 use towergate_guard::auth::AuthLayer;
@@ -23,13 +24,14 @@ use towergate_tokens::{
 use crate::{gateway::GatewayService, live::Stack};
 
 /// What lives as long as the process, across config reloads: the HTTP
-/// client, rate buckets, budget spend and the usage sink.
+/// client, rate buckets, budget spend, the usage sink and cached answers.
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) client: HttpClient,
     pub(crate) rates: Arc<dyn RateStore>,
     pub(crate) quota: Arc<dyn QuotaStore>,
     pub(crate) sink: Option<Arc<dyn UsageSink>>,
+    pub(crate) cache: Arc<dyn CacheStore>,
 }
 
 /// What a config builds: the endpoint table and the layers above it.
@@ -78,10 +80,38 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
     // The config checked that every template compiles.
     let prompts = PromptLibrary::new(config.prompts().to_vec())
         .map_err(|error| vec![config.error_at("prompts", error.to_string())])?;
-    for (index, endpoint) in config.endpoints().iter().enumerate() {
-        match endpoint_service(config, index, endpoint, shared, &prompts) {
-            Ok(service) => table.insert(endpoint.info(), service),
+    // Endpoints with a semantic cache embed through another endpoint, so
+    // they are built after the others; the table keeps the file's order.
+    let mut built: HashMap<&str, BoxEndpoint> = HashMap::new();
+    let semantic_last = |(_, endpoint): &(usize, &EndpointConfig)| {
+        endpoint
+            .cache()
+            .is_some_and(|cache| cache.semantic().is_some())
+    };
+    let (semantic, plain): (Vec<_>, Vec<_>) = config
+        .endpoints()
+        .iter()
+        .enumerate()
+        .partition(semantic_last);
+    for (index, endpoint) in plain.into_iter().chain(semantic) {
+        let embedder = endpoint
+            .cache()
+            .and_then(|cache| cache.semantic())
+            .and_then(|semantic| {
+                let name = semantic.embedding_endpoint();
+                let service = built.get(name)?.clone();
+                Some(Arc::new(EndpointEmbedder::new(name, service)) as Arc<dyn Embed>)
+            });
+        match endpoint_service(config, index, endpoint, shared, &prompts, embedder) {
+            Ok(service) => {
+                built.insert(endpoint.name(), service);
+            }
             Err(problem) => problems.push(problem),
+        }
+    }
+    for endpoint in config.endpoints() {
+        if let Some(service) = built.remove(endpoint.name()) {
+            table.insert(endpoint.info(), service);
         }
     }
     for (index, route) in config.routes().iter().enumerate() {
@@ -209,7 +239,8 @@ fn caller_limits(config: &Config, shared: &Shared, prices: &PriceBook) -> Option
 }
 
 /// One endpoint's stack: its `prompt` template, its `limit` and `limits`,
-/// its `context_window` fitting, then
+/// its `cache` (semantic lookups embed with `embedder`), its
+/// `context_window` fitting, then
 /// (for completions on OpenAI, as MLflow does) the chat translation, then
 /// its provider.
 fn endpoint_service(
@@ -218,6 +249,7 @@ fn endpoint_service(
     endpoint: &EndpointConfig,
     shared: &Shared,
     prompts: &PromptLibrary,
+    embedder: Option<Arc<dyn Embed>>,
 ) -> Result<BoxEndpoint, ConfigError> {
     let client = &shared.client;
     let model = endpoint.model();
@@ -267,6 +299,18 @@ fn endpoint_service(
                 .counter(towergate_tokens::TokenCounter::for_model(model.name()))
                 .layer(provider),
         ),
+        None => provider,
+    };
+    // Limits count cache hits too; a hit skips the context fitting and the
+    // provider.
+    let provider = match endpoint.cache() {
+        Some(cache) => {
+            let mut layer = CacheLayer::new(Arc::clone(&shared.cache), cache.ttl());
+            if let (Some(semantic), Some(embedder)) = (cache.semantic(), embedder) {
+                layer = layer.semantic(embedder, semantic.threshold());
+            }
+            BoxProvider::new(layer.layer(provider))
+        }
         None => provider,
     };
     let mut limits = RateLimitLayer::new(Arc::clone(&shared.rates))

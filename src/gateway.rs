@@ -9,7 +9,10 @@ use std::{
 
 use tokio::net::TcpListener;
 use tower::util::BoxCloneSyncService;
-use towergate_config::{Config, ConfigError, StateConfig, UsageConfig};
+use towergate_cache::{CacheStore, MemoryCacheStore, RedisCacheStore};
+use towergate_config::{
+    CacheStoreConfig, CacheStoreKind, Config, ConfigError, StateConfig, UsageConfig,
+};
 use towergate_core::{GatewayError, GatewayRequest, GatewayResponse};
 use towergate_http::GatewayFront;
 use towergate_providers::HttpClient;
@@ -48,8 +51,10 @@ pub type GatewayService = BoxCloneSyncService<GatewayRequest, GatewayResponse, G
 pub struct Gateway {
     stack: LiveStack,
     shared: Shared,
-    /// The `state` and `usage` sections in force: they need a restart.
+    /// The `state`, `usage` and top-level `cache` sections in force: they
+    /// need a restart.
     state: StateConfig,
+    cache: CacheStoreConfig,
     usage: UsageConfig,
     max_body_bytes: usize,
     shutdown_grace: Duration,
@@ -99,11 +104,13 @@ impl Gateway {
             }
             None => None,
         };
+        let cache = cache_store(config)?;
         let shared = Shared {
             client,
             rates,
             quota,
             sink,
+            cache,
         };
         let built = build(config, &shared)?;
         TokenCounter::warm();
@@ -112,6 +119,7 @@ impl Gateway {
             stack,
             shared,
             state: config.state().clone(),
+            cache: *config.cache(),
             usage: config.usage().clone(),
             max_body_bytes: config.server().max_body_bytes(),
             shutdown_grace: config.server().shutdown_grace(),
@@ -131,6 +139,9 @@ impl Gateway {
         let built = build(config, &self.shared)?;
         if *config.state() != self.state {
             tracing::warn!("`state` changed: it applies at the next restart");
+        }
+        if *config.cache() != self.cache {
+            tracing::warn!("the top-level `cache` changed: it applies at the next restart");
         }
         if *config.usage() != self.usage {
             tracing::warn!("`usage` changed: it applies at the next restart");
@@ -223,5 +234,21 @@ impl std::fmt::Debug for Gateway {
         f.debug_struct("Gateway")
             .field("router", &self.stack.router())
             .finish_non_exhaustive()
+    }
+}
+
+/// The process's cached answers: in memory, or in Redis (`cache.store`).
+fn cache_store(config: &Config) -> Result<Arc<dyn CacheStore>, Vec<ConfigError>> {
+    let settings = config.cache();
+    match (settings.store(), config.state().redis()) {
+        (CacheStoreKind::Redis, Some(url)) => {
+            let store = RedisCacheStore::builder(url)
+                .candidates(settings.semantic_candidates())
+                .build()
+                .map_err(|error| vec![config.error_at("state.redis", error.to_string())])?;
+            Ok(Arc::new(store))
+        }
+        // The config refuses `store: redis` without `state.redis`.
+        _ => Ok(Arc::new(MemoryCacheStore::new(settings.max_bytes()))),
     }
 }

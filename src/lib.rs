@@ -10,6 +10,7 @@
 //! - [`router`]: the endpoint table, swappable at run time, and traffic splits.
 //! - [`ratelimit`]: request and token limits per caller, endpoint or both (and MLflow's `limit`), exact across instances on Redis.
 //! - [`template`]: versioned prompt templates and splits between versions.
+//! - [`cache`]: exact and semantic response caches, in memory or shared in Redis.
 //! - [`guard`]: API-key auth.
 //! - [`config`]: the YAML file, and building the whole stack from it.
 //! - [`gateway`]: the whole stack built from a config file, and reloaded.
@@ -18,6 +19,7 @@
 //!
 //! The `towergate` binary composes all of them from one YAML file.
 
+pub use towergate_cache as cache;
 pub use towergate_config as config;
 pub use towergate_core as core;
 pub use towergate_guard as guard;
