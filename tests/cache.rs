@@ -256,3 +256,33 @@ async fn the_cache_store_can_stay_in_memory_beside_redis_state() {
     let other = post_json(&b.url("/v1/chat/completions"), &[], question("Mine")).await;
     assert_eq!(other.header("x-towergate-cache"), Some("miss"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hits_spend_no_tokens_of_a_token_limit() {
+    // Each request reserves its prompt plus `max_tokens` (10); a miss then
+    // spends what the answer used, a hit gives everything back.
+    let yaml = config("10m", "").replace(
+        "    cache: {ttl: 10m}\n",
+        "    cache: {ttl: 10m}\n    limits: {tokens_per_minute: 100}\n",
+    );
+    let gateway = start(&yaml).await;
+    let url = gateway.url("/v1/chat/completions");
+    let mut body = question("Short question");
+    body["max_tokens"] = 10.into();
+    for attempt in 0..30 {
+        let reply = post_json(&url, &[], body.clone()).await;
+        assert_eq!(reply.status, 200, "request {attempt}: {}", reply.text());
+    }
+    assert_eq!(gateway.upstream.request_count(), 1);
+    // Distinct questions miss, spend, and soon meet the limit.
+    let mut refused = false;
+    for attempt in 0..30 {
+        let mut body = question(&format!("Question number {attempt}"));
+        body["max_tokens"] = 10.into();
+        if post_json(&url, &[], body).await.status == 429 {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "misses spend tokens");
+}

@@ -166,6 +166,17 @@ async fn the_default_binary_serves_the_local_example() {
         .unwrap()
         .to_owned();
     assert!(answer.contains("Paris"), "{answer}");
+    assert_eq!(reply.header("x-towergate-cache"), Some("miss"));
+    // The example caches answers, and close paraphrases hit (semantic).
+    let paraphrase = post_json(
+        &served.url("/v1/chat/completions"),
+        &[],
+        json!({"model": "chat", "temperature": 0, "max_tokens": 20,
+               "messages": [{"role": "user", "content": "What's the capital of France?"}]}),
+    )
+    .await;
+    assert_eq!(paraphrase.header("x-towergate-cache"), Some("hit"));
+    assert_eq!(paraphrase.json(), reply.json());
     let reply = post_json(
         &served.url("/v1/embeddings"),
         &[],

@@ -142,7 +142,13 @@ impl Ledger {
     ) {
         let cost_usd = self.cost(&usage);
         if let Some(settlements) = &self.settlements {
-            settlements.settle(&Spent::new(usage.clone(), cost_usd));
+            // A cache hit spent no upstream tokens: limits get them back.
+            let spent = if self.answered.cache == Some(CacheVerdict::Hit) {
+                Usage::default()
+            } else {
+                usage.clone()
+            };
+            settlements.settle(&Spent::new(spent, cost_usd));
         }
         let Some(sink) = &self.shared.sink else {
             return;

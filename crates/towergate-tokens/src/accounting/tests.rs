@@ -303,10 +303,17 @@ async fn a_cache_hit_costs_nothing() {
             response.meta.cache = Some(CacheVerdict::Hit);
             Ok::<_, GatewayError>(response)
         }));
-    let response = service.oneshot(chat_request(false, false)).await.unwrap();
+    let mut request = chat_request(false, false);
+    let spent = settled(&mut request);
+    let response = service.oneshot(request).await.unwrap();
     assert_eq!(response.meta.cost_usd, Some(0.0));
     assert_eq!(sink.records()[0].cache, Some("hit"));
     assert_eq!(sink.records()[0].prompt_tokens, 100);
+    // Limits and budgets get back every token and cent they reserved.
+    let spent = spent.lock().unwrap();
+    assert_eq!(spent.len(), 1);
+    assert_eq!(spent[0].usage.total_tokens, 0);
+    assert_eq!(spent[0].cost_usd, 0.0);
 }
 
 #[tokio::test]
