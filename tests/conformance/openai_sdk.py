@@ -3,7 +3,8 @@
 The gateway at $TOWERGATE_URL fronts the testkit's mock upstream, which
 answers "echo: <last user message>" and counts one token per word. Endpoints:
 `chat` (llm/v1/chat), `completions` (llm/v1/completions), `embed`
-(llm/v1/embeddings). $TOWERGATE_KEY is a valid key.
+(llm/v1/embeddings), and `cached` (llm/v1/chat, answers cached for 10
+minutes). $TOWERGATE_KEY is a valid key.
 """
 
 import os
@@ -121,6 +122,40 @@ class OpenAiSdk(unittest.TestCase):
                 extra_body={"temperature": "hot"},
             )
         self.assertIn("temperature", caught.exception.message)
+
+
+class CachedAnswers(unittest.TestCase):
+    def ask(self, content, **extra):
+        return client().chat.completions.with_raw_response.create(
+            model="cached", messages=[{"role": "user", "content": content}], **extra
+        )
+
+    def test_a_repeated_question_is_answered_from_the_cache(self):
+        first = self.ask("cache me")
+        second = self.ask("cache me")
+        self.assertEqual(first.headers["x-towergate-cache"], "miss")
+        self.assertEqual(second.headers["x-towergate-cache"], "hit")
+        self.assertEqual(first.parse().model_dump(), second.parse().model_dump())
+
+    def test_a_cached_stream_replays_chunk_for_chunk(self):
+        extra = {"stream": True, "stream_options": {"include_usage": True}}
+        first = self.ask("stream and cache me", **extra)
+        original = [chunk.model_dump() for chunk in first.parse()]
+        second = self.ask("stream and cache me", **extra)
+        replayed = [chunk.model_dump() for chunk in second.parse()]
+        self.assertEqual(first.headers["x-towergate-cache"], "miss")
+        self.assertEqual(second.headers["x-towergate-cache"], "hit")
+        self.assertEqual(replayed, original)
+        self.assertIsNotNone(replayed[-1]["usage"])
+
+    def test_no_cache_from_the_caller_bypasses(self):
+        self.ask("fresh please")
+        fresh = client().chat.completions.with_raw_response.create(
+            model="cached",
+            messages=[{"role": "user", "content": "fresh please"}],
+            extra_headers={"Cache-Control": "no-cache"},
+        )
+        self.assertEqual(fresh.headers["x-towergate-cache"], "bypass")
 
 
 if __name__ == "__main__":
