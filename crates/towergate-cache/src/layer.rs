@@ -87,8 +87,23 @@ impl CacheLayer {
 
     /// The answer stored under `key`, as an answer to `request`.
     async fn lookup(&self, key: CacheKey, request: &GatewayRequest) -> Option<GatewayResponse> {
+        self.stored(key, request)
+            .await
+            .map(|(_, response)| response)
+    }
+
+    /// The answer stored under `key`, as kept and as an answer to `request`.
+    async fn stored(
+        &self,
+        key: CacheKey,
+        request: &GatewayRequest,
+    ) -> Option<(Arc<CachedAnswer>, GatewayResponse)> {
         match self.store.get(key).await {
-            Ok(answer) => answer?.respond(&request.operation),
+            Ok(answer) => {
+                let answer = answer?;
+                let response = answer.respond(&request.operation)?;
+                Some((answer, response))
+            }
             Err(error) => {
                 tracing::warn!(%error, endpoint = %request.endpoint, "cache read failed; calling the upstream");
                 None
@@ -233,9 +248,20 @@ where
     if let Some(hit) = cache.lookup(key, &request).await {
         return Ok(hit);
     }
+    let mut leader_went_away = false;
     let leader = loop {
         match cache.in_flight.join(key) {
-            Role::Leader(leader) => break leader,
+            Role::Leader(leader) => {
+                // A miss that led after the one that went away stores its
+                // answer before it lets go of the key: look before calling.
+                if leader_went_away
+                    && let Some((answer, response)) = cache.stored(key, &request).await
+                {
+                    leader.finish(Ok(answer));
+                    return Ok(response);
+                }
+                break leader;
+            }
             Role::Follower(follower) => match follower.outcome().await {
                 Some(Ok(answer)) => {
                     if let Some(response) = answer.respond(&request.operation) {
@@ -244,7 +270,7 @@ where
                 }
                 Some(Err(error)) => return Err(error),
                 // The leader went away: try to lead.
-                None => continue,
+                None => leader_went_away = true,
             },
         }
     };

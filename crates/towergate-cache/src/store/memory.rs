@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use moka::{Expiry, future::Cache, notification::RemovalCause};
+use moka::{Expiry, future::Cache};
 
 use super::{CacheStore, Nearest, PromptVector, StoreFuture, similarity};
 use crate::{CacheKey, CachedAnswer, PartitionKey};
@@ -53,7 +53,8 @@ struct Entry {
     answer: Arc<CachedAnswer>,
     ttl: Duration,
     weight: u32,
-    partition: Option<PartitionKey>,
+    /// The vector this entry put in the index, if any.
+    prompt: Option<PromptVector>,
 }
 
 /// The cached prompts of one partition: each answer's key and vector.
@@ -78,13 +79,17 @@ impl Index {
         }
     }
 
-    fn remove(&self, partition: PartitionKey, key: CacheKey) {
+    /// Removes `key`'s vector from `partition`; when `only` is given, only
+    /// if the index still holds that very vector.
+    fn remove(&self, partition: PartitionKey, key: CacheKey, only: Option<&Arc<[f32]>>) {
         let mut partitions = self
             .partitions
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(prompts) = partitions.get_mut(&partition) {
-            prompts.retain(|(known, _)| *known != key);
+            prompts.retain(|(known, vector)| {
+                *known != key || only.is_some_and(|only| !Arc::ptr_eq(vector, only))
+            });
             if prompts.is_empty() {
                 partitions.remove(&partition);
             }
@@ -149,12 +154,14 @@ impl MemoryCacheStore {
             .max_capacity(max_bytes)
             .weigher(|_key, entry: &Arc<Entry>| entry.weight)
             .expire_after(PerEntryTtl)
-            .eviction_listener(move |key: Arc<CacheKey>, entry: Arc<Entry>, cause| {
-                // A replaced answer's key keeps its (same) vector.
-                if cause != RemovalCause::Replaced
-                    && let Some(partition) = entry.partition
-                {
-                    evicted.remove(partition, *key);
+            .eviction_listener(move |key: Arc<CacheKey>, entry: Arc<Entry>, _cause| {
+                // The vector leaves with the entry that brought it, however
+                // it leaves, unless a newer answer under the key (a replacing
+                // one) brought a vector of its own since. A replacing answer
+                // stored with no vector (a `no-cache` bypass) does not take
+                // over the old one's.
+                if let Some(prompt) = &entry.prompt {
+                    evicted.remove(prompt.partition, *key, Some(&prompt.vector));
                 }
             })
             .build();
@@ -227,17 +234,17 @@ impl CacheStore for MemoryCacheStore {
                 .weight()
                 .saturating_add(vector_bytes)
                 .saturating_add(ENTRY_OVERHEAD);
-            let partition = vector.as_ref().map(|prompt| prompt.partition);
             // The vector goes in first: an eviction of this entry, however
             // soon, then finds it to remove.
-            if let Some(prompt) = vector {
-                self.index.add(prompt.partition, key, prompt.vector);
+            if let Some(prompt) = &vector {
+                self.index
+                    .add(prompt.partition, key, Arc::clone(&prompt.vector));
             }
             let entry = Entry {
                 answer,
                 ttl,
                 weight: u32::try_from(weight).unwrap_or(u32::MAX),
-                partition,
+                prompt: vector,
             };
             self.entries.insert(key, Arc::new(entry)).await;
             Ok(())
@@ -258,7 +265,7 @@ impl CacheStore for MemoryCacheStore {
                 return Ok(Some(nearest));
             }
             // Its answer expired and moka has not told us yet.
-            self.index.remove(partition, nearest.key);
+            self.index.remove(partition, nearest.key, None);
             Ok(None)
         })
     }
