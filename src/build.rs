@@ -305,7 +305,15 @@ fn endpoint_service(
     // provider.
     let provider = match endpoint.cache() {
         Some(cache) => {
-            let mut layer = CacheLayer::new(Arc::clone(&shared.cache), cache.ttl());
+            // Re-pointing the endpoint at another model starts afresh.
+            let namespace = format!(
+                "{}\0{}\0{}",
+                endpoint.name(),
+                model.provider(),
+                model.name()
+            );
+            let mut layer =
+                CacheLayer::new(Arc::clone(&shared.cache), cache.ttl()).namespace(namespace);
             if let (Some(semantic), Some(embedder)) = (cache.semantic(), embedder) {
                 layer = layer.semantic(embedder, semantic.threshold());
             }

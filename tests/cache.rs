@@ -286,3 +286,26 @@ async fn hits_spend_no_tokens_of_a_token_limit() {
     }
     assert!(refused, "misses spend tokens");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_survive_a_reload_but_not_a_change_of_model() {
+    let gateway = start(&config("10m", "")).await;
+    let url = gateway.url("/v1/chat/completions");
+    let yaml = |model: &str| {
+        let yaml = config("10m", "")
+            .replacen("name: gpt-4o-mini", &format!("name: {model}"), 1)
+            .replace("{upstream}", &gateway.upstream.base_url());
+        towergate::config::Config::from_str_with_env(&yaml, "test.yaml", |_| None).unwrap()
+    };
+    post_json(&url, &[], question("Q")).await;
+
+    gateway.gateway.reload(&yaml("gpt-4o-mini")).unwrap();
+    let kept = post_json(&url, &[], question("Q")).await;
+    assert_eq!(kept.header("x-towergate-cache"), Some("hit"));
+
+    gateway.gateway.reload(&yaml("gpt-4.1-mini")).unwrap();
+    let repointed = post_json(&url, &[], question("Q")).await;
+    assert_eq!(repointed.header("x-towergate-cache"), Some("miss"));
+    assert_eq!(repointed.json()["model"], "gpt-4.1-mini");
+    assert_eq!(gateway.upstream.request_count(), 2);
+}

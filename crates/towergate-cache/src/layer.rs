@@ -36,6 +36,7 @@ pub struct CacheLayer {
     ttl: Duration,
     semantic: Option<Arc<Semantic>>,
     in_flight: Arc<InFlight>,
+    namespace: Option<Arc<str>>,
 }
 
 struct Semantic {
@@ -51,6 +52,7 @@ impl CacheLayer {
             ttl,
             semantic: None,
             in_flight: Arc::default(),
+            namespace: None,
         }
     }
 
@@ -63,6 +65,21 @@ impl CacheLayer {
             threshold,
         }));
         self
+    }
+
+    /// Makes keys in `namespace` instead of the request's endpoint name.
+    ///
+    /// The gateway names an endpoint's provider and model here too, so
+    /// that re-pointing an endpoint at another model starts afresh instead
+    /// of answering from the old model's answers.
+    pub fn namespace(mut self, namespace: impl Into<Arc<str>>) -> CacheLayer {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The name keys are made in: the namespace, else the endpoint's name.
+    fn scope<'a>(&'a self, endpoint: &'a str) -> &'a str {
+        self.namespace.as_deref().unwrap_or(endpoint)
     }
 
     /// How long answers are kept.
@@ -115,7 +132,8 @@ impl CacheLayer {
     /// lookups are on and the request has text to embed.
     async fn embed(&self, request: &mut GatewayRequest) -> Option<PromptVector> {
         let semantic = self.semantic.as_ref()?;
-        let (partition, text) = PartitionKey::of(&request.endpoint, &mut request.operation)?;
+        let (partition, text) =
+            PartitionKey::of(self.scope(&request.endpoint), &mut request.operation)?;
         match semantic.embedder.embed(text).await {
             Ok(vector) => Some(PromptVector {
                 partition,
@@ -237,7 +255,7 @@ where
     S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
 {
     let control = CallerControl::from_headers(&request.headers);
-    let Some(key) = CacheKey::of(&request.endpoint, &mut request.operation) else {
+    let Some(key) = CacheKey::of(cache.scope(&request.endpoint), &mut request.operation) else {
         return inner.call(request).await;
     };
     if !control.may_read() {

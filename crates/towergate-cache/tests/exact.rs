@@ -207,3 +207,28 @@ async fn embeddings_are_cached_and_listings_pass_through() {
     assert_eq!(verdict(&hit), Some(CacheVerdict::Hit));
     assert_eq!(upstream.calls(), 1);
 }
+
+#[tokio::test]
+async fn a_namespace_keeps_answers_apart_in_one_store() {
+    let store = std::sync::Arc::new(towergate_cache::MemoryCacheStore::new(1 << 20));
+    let ttl = Duration::from_secs(60);
+    let old_model = MockProvider::new().reply("old");
+    let new_model = MockProvider::new().reply("new");
+    let before = CacheLayer::new(store.clone(), ttl)
+        .namespace("chat/openai/gpt-4o-mini")
+        .layer(old_model.clone());
+    let after = CacheLayer::new(store.clone(), ttl)
+        .namespace("chat/anthropic/claude")
+        .layer(new_model.clone());
+    call(&before, chat("Q", false)).await.unwrap();
+    let answer = call(&after, chat("Q", false)).await.unwrap();
+    assert_eq!(verdict(&answer), Some(CacheVerdict::Miss));
+    assert_eq!(text(&complete(answer)), "new");
+    // The same namespace shares the store's answers.
+    let again = CacheLayer::new(store, ttl)
+        .namespace("chat/openai/gpt-4o-mini")
+        .layer(MockProvider::new());
+    let answer = call(&again, chat("Q", false)).await.unwrap();
+    assert_eq!(verdict(&answer), Some(CacheVerdict::Hit));
+    assert_eq!(text(&complete(answer)), "old");
+}
