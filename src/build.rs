@@ -80,6 +80,11 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
     // The config checked that every template compiles.
     let prompts = PromptLibrary::new(config.prompts().to_vec())
         .map_err(|error| vec![config.error_at("prompts", error.to_string())])?;
+    let prices = price_book(config);
+    let mut accounting = TokenAccountingLayer::new(prices.clone());
+    if let Some(sink) = &shared.sink {
+        accounting = accounting.sink(Arc::clone(sink));
+    }
     // Endpoints with a semantic cache embed through another endpoint, so
     // they are built after the others; the table keeps the file's order.
     let mut built: HashMap<&str, BoxEndpoint> = HashMap::new();
@@ -99,7 +104,8 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
             .and_then(|cache| cache.semantic())
             .and_then(|semantic| {
                 let name = semantic.embedding_endpoint();
-                let service = built.get(name)?.clone();
+                // Its calls leave usage records, as every call does.
+                let service = BoxEndpoint::new(accounting.layer(built.get(name)?.clone()));
                 Some(Arc::new(EndpointEmbedder::new(name, service)) as Arc<dyn Embed>)
             });
         match endpoint_service(config, index, endpoint, shared, &prompts, embedder) {
@@ -147,13 +153,8 @@ pub(crate) fn build(config: &Config, shared: &Shared) -> Result<Built, Vec<Confi
         )),
         None => None,
     };
-    let prices = price_book(config);
     let budget = budget_layer(config, shared, &prices);
     let caller_limits = caller_limits(config, shared, &prices);
-    let mut accounting = TokenAccountingLayer::new(prices);
-    if let Some(sink) = &shared.sink {
-        accounting = accounting.sink(Arc::clone(sink));
-    }
     Ok(Built {
         table,
         auth,

@@ -45,7 +45,13 @@ fn ask(system: &str, question: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paraphrases_hit_and_unrelated_questions_miss() {
     models_present();
-    let gateway = start(CONFIG).await;
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.jsonl");
+    let gateway = start(&format!(
+        "{CONFIG}usage: {{jsonl: '{}'}}\n",
+        usage.display()
+    ))
+    .await;
     let url = gateway.url("/v1/chat/completions");
     let system = "You answer questions about geography.";
 
@@ -98,4 +104,21 @@ async fn paraphrases_hit_and_unrelated_questions_miss() {
     .await;
     assert_eq!(reply.header("x-towergate-cache"), Some("miss"));
     assert_eq!(gateway.upstream.request_count(), 5);
+
+    // Every lookup's embedding call leaves a usage record too.
+    gateway.stop().await;
+    let records: Vec<Value> = std::fs::read_to_string(&usage)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let on = |endpoint: &str| records.iter().filter(|r| r["endpoint"] == endpoint).count();
+    assert_eq!(on("chat"), 8);
+    assert_eq!(on("embed"), 8);
+    assert!(
+        records
+            .iter()
+            .filter(|r| r["endpoint"] == "embed")
+            .all(|r| r["prompt_tokens"].as_u64() > Some(0))
+    );
 }

@@ -1,12 +1,13 @@
 //! [`CacheKey`]: what makes two requests the same question.
 
-use std::{fmt, io};
+use std::{fmt, io, mem};
 
 use serde::Serialize;
 use towergate_core::{
     Operation,
-    chat::{ChatRequest, Role},
+    chat::{ChatRequest, Role, StreamOptions},
     completion::{CompletionRequest, Prompt},
+    embeddings::EmbeddingsRequest,
 };
 
 /// Bumped when what goes into a key changes, so that old entries in a
@@ -47,22 +48,15 @@ impl CacheKey {
         match operation {
             Operation::Chat(chat) => {
                 hasher.update(b"chat\0");
-                without_ignored_chat(chat, |chat| write_json(&mut hasher, chat))?;
+                without_ignored(chat, |chat| write_json(&mut hasher, chat))?;
             }
             Operation::Completion(completion) => {
                 hasher.update(b"completion\0");
-                without_ignored_completion(completion, |completion| {
-                    write_json(&mut hasher, completion)
-                })?;
+                without_ignored(completion, |completion| write_json(&mut hasher, completion))?;
             }
             Operation::Embeddings(embeddings) => {
                 hasher.update(b"embeddings\0");
-                let model = embeddings.model.take();
-                let user = embeddings.user.take();
-                let hashed = write_json(&mut hasher, embeddings);
-                embeddings.model = model;
-                embeddings.user = user;
-                hashed?;
+                without_ignored(embeddings, |embeddings| write_json(&mut hasher, embeddings))?;
             }
             Operation::ListEndpoints => return None,
         }
@@ -118,7 +112,7 @@ impl PartitionKey {
                 hasher.update(b"chat\0");
                 let content = chat.messages[last].content.take();
                 hasher.update(&(last as u64).to_le_bytes());
-                let hashed = without_ignored_chat(chat, |chat| write_json(&mut hasher, chat));
+                let hashed = without_ignored(chat, |chat| write_json(&mut hasher, chat));
                 chat.messages[last].content = content;
                 hashed?;
                 text
@@ -130,9 +124,8 @@ impl PartitionKey {
                 };
                 hasher.update(b"completion\0");
                 let prompt = std::mem::replace(&mut completion.prompt, Prompt::Text(String::new()));
-                let hashed = without_ignored_completion(completion, |completion| {
-                    write_json(&mut hasher, completion)
-                });
+                let hashed =
+                    without_ignored(completion, |completion| write_json(&mut hasher, completion));
                 completion.prompt = prompt;
                 hashed?;
                 text
@@ -168,35 +161,51 @@ fn keyed_hasher(endpoint: &str) -> blake3::Hasher {
     hasher
 }
 
-/// Runs `hash` on `chat` with `model`, `user`, `stream` and
-/// `stream_options` taken out, and puts them back.
-fn without_ignored_chat<R>(chat: &mut ChatRequest, hash: impl FnOnce(&ChatRequest) -> R) -> R {
-    let model = chat.model.take();
-    let user = chat.user.take();
-    let stream = chat.stream.take();
-    let stream_options = chat.stream_options.take();
-    let hashed = hash(chat);
-    chat.model = model;
-    chat.user = user;
-    chat.stream = stream;
-    chat.stream_options = stream_options;
-    hashed
+/// The fields of a request that are not part of its key.
+#[derive(Default)]
+struct Ignored {
+    model: Option<String>,
+    user: Option<String>,
+    stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
 }
 
-/// As [`without_ignored_chat`], for a completion.
-fn without_ignored_completion<R>(
-    completion: &mut CompletionRequest,
-    hash: impl FnOnce(&CompletionRequest) -> R,
-) -> R {
-    let model = completion.model.take();
-    let user = completion.user.take();
-    let stream = completion.stream.take();
-    let stream_options = completion.stream_options.take();
-    let hashed = hash(completion);
-    completion.model = model;
-    completion.user = user;
-    completion.stream = stream;
-    completion.stream_options = stream_options;
+/// A request whose ignored fields can be set aside while it is hashed.
+trait HasIgnored: Serialize {
+    /// Swaps the request's ignored fields with `ignored`'s.
+    fn swap_ignored(&mut self, ignored: &mut Ignored);
+}
+
+/// Chats and completions set aside the same four fields.
+macro_rules! ignores_model_user_and_stream {
+    ($($request:ty),+) => {$(
+        impl HasIgnored for $request {
+            fn swap_ignored(&mut self, ignored: &mut Ignored) {
+                mem::swap(&mut self.model, &mut ignored.model);
+                mem::swap(&mut self.user, &mut ignored.user);
+                mem::swap(&mut self.stream, &mut ignored.stream);
+                mem::swap(&mut self.stream_options, &mut ignored.stream_options);
+            }
+        }
+    )+};
+}
+
+ignores_model_user_and_stream!(ChatRequest, CompletionRequest);
+
+impl HasIgnored for EmbeddingsRequest {
+    fn swap_ignored(&mut self, ignored: &mut Ignored) {
+        mem::swap(&mut self.model, &mut ignored.model);
+        mem::swap(&mut self.user, &mut ignored.user);
+    }
+}
+
+/// Runs `hash` on `request` with its ignored fields (`model`, `user`,
+/// `stream`, `stream_options`) taken out, and puts them back.
+fn without_ignored<T: HasIgnored, R>(request: &mut T, hash: impl FnOnce(&T) -> R) -> R {
+    let mut ignored = Ignored::default();
+    request.swap_ignored(&mut ignored);
+    let hashed = hash(request);
+    request.swap_ignored(&mut ignored);
     hashed
 }
 

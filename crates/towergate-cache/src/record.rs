@@ -26,37 +26,28 @@ pub trait CachedChunk: Clone + Send + Unpin + 'static {
     fn into_body(chunks: Vec<Self>) -> CachedBody;
 }
 
-impl CachedChunk for ChatChunk {
-    fn visit_choices(&self, visit: &mut dyn FnMut(u32, bool)) {
-        for choice in &self.choices {
-            visit(choice.index, choice.finish_reason.is_some());
+/// Chat and completion chunks keep their choices and usage alike.
+macro_rules! cached_chunk {
+    ($($chunk:ty => $body:ident),+) => {$(
+        impl CachedChunk for $chunk {
+            fn visit_choices(&self, visit: &mut dyn FnMut(u32, bool)) {
+                for choice in &self.choices {
+                    visit(choice.index, choice.finish_reason.is_some());
+                }
+            }
+
+            fn usage(&self) -> Option<&Usage> {
+                self.usage.as_ref()
+            }
+
+            fn into_body(chunks: Vec<Self>) -> CachedBody {
+                CachedBody::$body(chunks)
+            }
         }
-    }
-
-    fn usage(&self) -> Option<&Usage> {
-        self.usage.as_ref()
-    }
-
-    fn into_body(chunks: Vec<Self>) -> CachedBody {
-        CachedBody::ChatStream(chunks)
-    }
+    )+};
 }
 
-impl CachedChunk for CompletionChunk {
-    fn visit_choices(&self, visit: &mut dyn FnMut(u32, bool)) {
-        for choice in &self.choices {
-            visit(choice.index, choice.finish_reason.is_some());
-        }
-    }
-
-    fn usage(&self) -> Option<&Usage> {
-        self.usage.as_ref()
-    }
-
-    fn into_body(chunks: Vec<Self>) -> CachedBody {
-        CachedBody::CompletionStream(chunks)
-    }
-}
+cached_chunk!(ChatChunk => ChatStream, CompletionChunk => CompletionStream);
 
 type PutFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 

@@ -258,14 +258,14 @@ impl CacheStore for MemoryCacheStore {
         threshold: f32,
     ) -> StoreFuture<'_, Option<Nearest>> {
         Box::pin(async move {
-            let Some(nearest) = self.index.nearest(partition, &vector, threshold) else {
-                return Ok(None);
-            };
-            if self.entries.contains_key(&nearest.key) {
-                return Ok(Some(nearest));
+            while let Some(nearest) = self.index.nearest(partition, &vector, threshold) {
+                if self.entries.contains_key(&nearest.key) {
+                    return Ok(Some(nearest));
+                }
+                // Its answer expired and moka has not told us yet: the
+                // next nearest may still be there.
+                self.index.remove(partition, nearest.key, None);
             }
-            // Its answer expired and moka has not told us yet.
-            self.index.remove(partition, nearest.key, None);
             Ok(None)
         })
     }
