@@ -26,7 +26,10 @@
 
 use std::{hint::black_box, sync::Arc, time::Duration};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
+};
 use futures_util::StreamExt;
 use tower::{Layer, ServiceExt};
 use towergate_cache::{CacheKey, CacheLayer, DEFAULT_MAX_BYTES, MemoryCacheStore, RedisCacheStore};
@@ -242,6 +245,52 @@ where
     });
 }
 
+/// Times, as `name`, `service` answering a request made by `next` on every
+/// call; making the request is not timed.
+fn bench_calls<S>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    service: &S,
+    mut next: impl FnMut() -> GatewayRequest,
+) where
+    S: tower::Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError> + Clone,
+{
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter_batched(
+            &mut next,
+            |r| service.clone().oneshot(r),
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+/// Times, as `miss`, `misses` answering a new question on every call, and
+/// checks that every one of them called `upstream`.
+fn bench_misses<S>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    upstream: &MockProvider,
+    misses: &S,
+) where
+    S: tower::Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError> + Clone,
+{
+    let calls = upstream.calls();
+    let mut asked = 0;
+    bench_calls(group, runtime, "miss", misses, || {
+        asked += 1;
+        request(
+            &format!("Question {asked}: what is the capital of France?"),
+            false,
+        )
+    });
+    assert_eq!(
+        upstream.calls() - calls,
+        asked,
+        "every miss called the upstream"
+    );
+}
+
 fn cache(c: &mut Criterion) {
     let runtime = runtime();
     let upstream = MockProvider::new().reply(ANSWER);
@@ -256,42 +305,15 @@ fn cache(c: &mut Criterion) {
     warm(&runtime, &hits, streamed, true);
 
     let mut group = c.benchmark_group("cache");
-    group.bench_function("direct_baseline", |b| {
-        b.to_async(&runtime).iter_batched(
-            || request(question, false),
-            |r| upstream.clone().oneshot(r),
-            BatchSize::SmallInput,
-        );
+    bench_calls(&mut group, &runtime, "direct_baseline", &upstream, || {
+        request(question, false)
     });
 
-    let calls = upstream.calls();
-    let mut asked = 0;
-    group.bench_function("miss", |b| {
-        b.to_async(&runtime).iter_batched(
-            || {
-                asked += 1;
-                request(
-                    &format!("Question {asked}: what is the capital of France?"),
-                    false,
-                )
-            },
-            |r| misses.clone().oneshot(r),
-            BatchSize::SmallInput,
-        );
-    });
-    assert_eq!(
-        upstream.calls() - calls,
-        asked,
-        "every miss called the upstream"
-    );
+    bench_misses(&mut group, &runtime, &upstream, &misses);
 
     let calls = upstream.calls();
-    group.bench_function("hit", |b| {
-        b.to_async(&runtime).iter_batched(
-            || request(question, false),
-            |r| hits.clone().oneshot(r),
-            BatchSize::SmallInput,
-        );
+    bench_calls(&mut group, &runtime, "hit", &hits, || {
+        request(question, false)
     });
     group.bench_function("hit_stream", |b| {
         b.to_async(&runtime).iter_batched(
@@ -331,34 +353,11 @@ fn cache_redis(c: &mut Criterion) {
     warm(&runtime, &hits, question, false);
 
     let mut group = c.benchmark_group("cache_redis");
-    let calls = upstream.calls();
-    let mut asked = 0;
-    group.bench_function("miss", |b| {
-        b.to_async(&runtime).iter_batched(
-            || {
-                asked += 1;
-                request(
-                    &format!("Question {asked}: what is the capital of France?"),
-                    false,
-                )
-            },
-            |r| misses.clone().oneshot(r),
-            BatchSize::SmallInput,
-        );
-    });
-    assert_eq!(
-        upstream.calls() - calls,
-        asked,
-        "every miss called the upstream"
-    );
+    bench_misses(&mut group, &runtime, &upstream, &misses);
 
     let calls = upstream.calls();
-    group.bench_function("hit", |b| {
-        b.to_async(&runtime).iter_batched(
-            || request(question, false),
-            |r| hits.clone().oneshot(r),
-            BatchSize::SmallInput,
-        );
+    bench_calls(&mut group, &runtime, "hit", &hits, || {
+        request(question, false)
     });
     // A Redis call that times out on a busy machine is a miss, not an error.
     let missed = upstream.calls() - calls;

@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{first_non_empty, merge_logprobs};
+use super::{Envelope, Gather, merge_logprobs};
+use crate::Extra;
 use crate::chat::{
     ChatChoice, ChatChunk, ChatDelta, ChatMessage, ChatResponse, ChunkChoice, FunctionCall,
     FunctionCallDelta, MessageContent, Role, ToolCall, ToolCallDelta,
 };
-use crate::{Extra, Usage};
 
 impl ChatResponse {
     /// The complete answer a finished stream adds up to, or `None` when no
@@ -34,33 +34,7 @@ impl ChatResponse {
     /// assert_eq!(ChatResponse::from_chunks(&[]), None);
     /// ```
     pub fn from_chunks(chunks: &[ChatChunk]) -> Option<ChatResponse> {
-        let first = chunks.first()?;
-        let mut choices: BTreeMap<u32, ChoiceParts> = BTreeMap::new();
-        for choice in chunks.iter().flat_map(|chunk| &chunk.choices) {
-            choices.entry(choice.index).or_default().add(choice);
-        }
-        if choices.is_empty() {
-            return None;
-        }
-        Some(ChatResponse {
-            id: first_non_empty(chunks.iter().map(|chunk| chunk.id.as_str())),
-            object: "chat.completion".to_owned(),
-            created: chunks
-                .iter()
-                .map(|chunk| chunk.created)
-                .find(|&t| t > 0)
-                .unwrap_or(0),
-            model: first_non_empty(chunks.iter().map(|chunk| chunk.model.as_str())),
-            choices: choices
-                .into_iter()
-                .map(|(index, parts)| parts.finish(index))
-                .collect(),
-            usage: chunks.iter().rev().find_map(|chunk| chunk.usage.clone()),
-            system_fingerprint: chunks
-                .iter()
-                .find_map(|chunk| chunk.system_fingerprint.clone()),
-            extra: first.extra.clone(),
-        })
+        ChoiceParts::assemble(chunks)
     }
 
     /// The answer as a stream: per choice, one chunk with the whole message,
@@ -87,16 +61,6 @@ impl ChatResponse {
     /// assert_eq!(answer.to_chunks(false).len(), 2);
     /// ```
     pub fn to_chunks(&self, include_usage: bool) -> Vec<ChatChunk> {
-        let chunk = |choices: Vec<ChunkChoice>, usage: Option<Usage>| ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".to_owned(),
-            created: self.created,
-            model: self.model.clone(),
-            choices,
-            usage,
-            system_fingerprint: self.system_fingerprint.clone(),
-            extra: self.extra.clone(),
-        };
         let messages = self.choices.iter().map(|choice| ChunkChoice {
             index: choice.index,
             delta: delta_of(&choice.message),
@@ -109,14 +73,7 @@ impl ChatResponse {
             finish_reason: choice.finish_reason.clone(),
             logprobs: None,
         });
-        let mut chunks: Vec<ChatChunk> = messages
-            .chain(finishes)
-            .map(|choice| chunk(vec![choice], None))
-            .collect();
-        if include_usage && let Some(usage) = &self.usage {
-            chunks.push(chunk(Vec::new(), Some(usage.clone())));
-        }
-        chunks
+        self.split(messages.chain(finishes), include_usage)
     }
 }
 
@@ -157,7 +114,14 @@ struct ChoiceParts {
     extra: Extra,
 }
 
-impl ChoiceParts {
+impl Gather for ChoiceParts {
+    type Part = ChunkChoice;
+    type Whole = ChatChoice;
+
+    fn index(choice: &ChunkChoice) -> u32 {
+        choice.index
+    }
+
     fn add(&mut self, choice: &ChunkChoice) {
         let delta = &choice.delta;
         self.role = self.role.or(delta.role);

@@ -1,12 +1,10 @@
 //! Text completions: chunks to a complete answer and back.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::{first_non_empty, merge_logprobs};
+use super::{Envelope, Gather, merge_logprobs};
+use crate::Extra;
 use crate::completion::{CompletionChoice, CompletionChunk, CompletionResponse};
-use crate::{Extra, Usage};
 
 impl CompletionResponse {
     /// The complete answer a finished stream adds up to, or `None` when no
@@ -31,33 +29,7 @@ impl CompletionResponse {
     /// assert_eq!(CompletionResponse::from_chunks(&[]), None);
     /// ```
     pub fn from_chunks(chunks: &[CompletionChunk]) -> Option<CompletionResponse> {
-        let first = chunks.first()?;
-        let mut choices: BTreeMap<u32, ChoiceParts> = BTreeMap::new();
-        for choice in chunks.iter().flat_map(|chunk| &chunk.choices) {
-            choices.entry(choice.index).or_default().add(choice);
-        }
-        if choices.is_empty() {
-            return None;
-        }
-        Some(CompletionResponse {
-            id: first_non_empty(chunks.iter().map(|chunk| chunk.id.as_str())),
-            object: "text_completion".to_owned(),
-            created: chunks
-                .iter()
-                .map(|chunk| chunk.created)
-                .find(|&t| t > 0)
-                .unwrap_or(0),
-            model: first_non_empty(chunks.iter().map(|chunk| chunk.model.as_str())),
-            choices: choices
-                .into_iter()
-                .map(|(index, parts)| parts.finish(index))
-                .collect(),
-            usage: chunks.iter().rev().find_map(|chunk| chunk.usage.clone()),
-            system_fingerprint: chunks
-                .iter()
-                .find_map(|chunk| chunk.system_fingerprint.clone()),
-            extra: first.extra.clone(),
-        })
+        ChoiceParts::assemble(chunks)
     }
 
     /// The answer as a stream: one chunk per choice with its whole text and
@@ -79,25 +51,7 @@ impl CompletionResponse {
     /// assert_eq!(CompletionResponse::from_chunks(&chunks), Some(answer));
     /// ```
     pub fn to_chunks(&self, include_usage: bool) -> Vec<CompletionChunk> {
-        let chunk = |choices: Vec<CompletionChoice>, usage: Option<Usage>| CompletionChunk {
-            id: self.id.clone(),
-            object: "text_completion".to_owned(),
-            created: self.created,
-            model: self.model.clone(),
-            choices,
-            usage,
-            system_fingerprint: self.system_fingerprint.clone(),
-            extra: self.extra.clone(),
-        };
-        let mut chunks: Vec<CompletionChunk> = self
-            .choices
-            .iter()
-            .map(|choice| chunk(vec![choice.clone()], None))
-            .collect();
-        if include_usage && let Some(usage) = &self.usage {
-            chunks.push(chunk(Vec::new(), Some(usage.clone())));
-        }
-        chunks
+        self.split(self.choices.iter().cloned(), include_usage)
     }
 }
 
@@ -119,7 +73,14 @@ impl Default for ChoiceParts {
     }
 }
 
-impl ChoiceParts {
+impl Gather for ChoiceParts {
+    type Part = CompletionChoice;
+    type Whole = CompletionChoice;
+
+    fn index(choice: &CompletionChoice) -> u32 {
+        choice.index
+    }
+
     fn add(&mut self, choice: &CompletionChoice) {
         self.text.push_str(&choice.text);
         if choice.finish_reason.is_some() {
