@@ -281,11 +281,15 @@ where
                 break leader;
             }
             Role::Follower(follower) => match follower.outcome().await {
-                Some(Ok(answer)) => {
-                    if let Some(response) = answer.respond(&request.operation) {
-                        return Ok(response);
+                Some(Ok(answer)) => match answer.respond(&request.operation) {
+                    Some(response) => return Ok(response),
+                    // An answer of another shape than asked for: the
+                    // upstream answers this one, uncached.
+                    None => {
+                        let response = inner.call(request).await?;
+                        return Ok(keep(response, CacheVerdict::Miss, None, None).await);
                     }
-                }
+                },
                 Some(Err(error)) => return Err(error),
                 // The leader went away: try to lead.
                 None => leader_went_away = true,
