@@ -306,13 +306,7 @@ fn endpoint_service(
     // provider.
     let provider = match endpoint.cache() {
         Some(cache) => {
-            // Re-pointing the endpoint at another model starts afresh.
-            let namespace = format!(
-                "{}\0{}\0{}",
-                endpoint.name(),
-                model.provider(),
-                model.name()
-            );
+            let namespace = cache_namespace(config, endpoint);
             let mut layer =
                 CacheLayer::new(Arc::clone(&shared.cache), cache.ttl()).namespace(namespace);
             if let (Some(semantic), Some(embedder)) = (cache.semantic(), embedder) {
@@ -394,4 +388,40 @@ fn mock_provider(
         };
     }
     Ok(BoxProvider::new(mock))
+}
+
+/// The namespace of an endpoint's cache keys: its name, provider, model
+/// and model settings (credentials left out), and for a semantic cache the
+/// embedding endpoint's model. Re-pointing the endpoint at another model,
+/// server or embedder starts afresh instead of answering from the old one;
+/// rotating a key does not.
+fn cache_namespace(config: &Config, endpoint: &EndpointConfig) -> String {
+    let model = endpoint.model();
+    let settings: serde_json::Map<_, _> = model
+        .config()
+        .iter()
+        .filter(|(key, _)| {
+            let key = key.to_ascii_lowercase();
+            !["key", "secret", "token", "password"]
+                .iter()
+                .any(|secret| key.contains(secret))
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let mut namespace = format!(
+        "{}\0{}\0{}\0{}",
+        endpoint.name(),
+        model.provider(),
+        model.name(),
+        serde_json::Value::Object(settings)
+    );
+    let embedder = endpoint
+        .cache()
+        .and_then(|cache| cache.semantic())
+        .and_then(|semantic| config.endpoint(semantic.embedding_endpoint()));
+    if let Some(embedder) = embedder {
+        let model = embedder.model();
+        namespace.push_str(&format!("\0{}\0{}", model.provider(), model.name()));
+    }
+    namespace
 }

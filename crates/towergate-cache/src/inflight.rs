@@ -3,8 +3,8 @@
 //! The first miss of a key becomes its leader and calls the upstream; the
 //! misses that come while it is in flight follow: they wait for the
 //! leader's outcome instead of calling. A leader that goes away without an
-//! outcome (its caller hung up, its stream was cut) lets one follower lead
-//! in its place.
+//! outcome (its caller hung up) lets one follower lead in its place; one
+//! whose answer cannot be cached (a cut stream) lets them all call at once.
 
 use std::{
     collections::HashMap,
@@ -17,7 +17,15 @@ use towergate_core::GatewayError;
 use crate::{CacheKey, CachedAnswer};
 
 /// What a leader hands its followers.
-pub(crate) type Outcome = Result<Arc<CachedAnswer>, GatewayError>;
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    /// The answer, for every follower.
+    Answer(Arc<CachedAnswer>),
+    /// The upstream's error, for every follower.
+    Failed(GatewayError),
+    /// An answer that cannot be cached: each follower calls on its own.
+    Uncacheable,
+}
 
 type Slot = watch::Receiver<Option<Outcome>>;
 
@@ -130,8 +138,11 @@ mod tests {
             panic!("the second miss follows")
         };
         let waiting = tokio::spawn(follower.outcome());
-        leader.finish(Ok(answer()));
-        assert_eq!(waiting.await.unwrap().unwrap().unwrap(), answer());
+        leader.finish(Outcome::Answer(answer()));
+        let Some(Outcome::Answer(got)) = waiting.await.unwrap() else {
+            panic!("the follower gets the answer")
+        };
+        assert_eq!(got, answer());
         drop(leader);
         assert_eq!(in_flight.len(), 0);
         assert!(matches!(in_flight.join(key), Role::Leader(_)));

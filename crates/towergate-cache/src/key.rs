@@ -5,7 +5,7 @@ use std::{fmt, io, mem};
 use serde::Serialize;
 use towergate_core::{
     Operation,
-    chat::{ChatRequest, Role, StreamOptions},
+    chat::{ChatRequest, ContentPart, MessageContent, Role, StreamOptions},
     completion::{CompletionRequest, Prompt},
     embeddings::EmbeddingsRequest,
 };
@@ -98,13 +98,23 @@ pub struct PartitionKey([u8; 32]);
 impl PartitionKey {
     /// The partition of `operation` on `endpoint`, and the text a semantic
     /// cache embeds; `None` for operations a semantic cache does not
-    /// answer (embeddings, listings, a chat with no user text last).
+    /// answer (embeddings, listings, a chat with no user text last, or
+    /// whose last user message holds an image, audio or a file).
     pub fn of(endpoint: &str, operation: &mut Operation) -> Option<(PartitionKey, String)> {
         let mut hasher = keyed_hasher(endpoint);
         hasher.update(b"partition\0");
         let text = match operation {
             Operation::Chat(chat) => {
                 let last = chat.messages.iter().rposition(|m| m.role == Role::User)?;
+                // Two questions about different images read alike: only
+                // text is compared by meaning.
+                if let Some(MessageContent::Parts(parts)) = &chat.messages[last].content
+                    && parts
+                        .iter()
+                        .any(|part| !matches!(part, ContentPart::Text { .. }))
+                {
+                    return None;
+                }
                 let text = chat.messages[last].text_content()?;
                 if text.trim().is_empty() {
                     return None;

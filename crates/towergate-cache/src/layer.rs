@@ -8,6 +8,7 @@ use std::{
 };
 
 use http::{HeaderName, HeaderValue};
+use tower::ServiceExt;
 use tower_layer::Layer;
 use tower_service::Service;
 use towergate_core::{CacheVerdict, GatewayError, GatewayRequest, GatewayResponse, Payload};
@@ -15,7 +16,7 @@ use towergate_core::{CacheVerdict, GatewayError, GatewayRequest, GatewayResponse
 use crate::{
     CacheKey, CacheStore, CachedAnswer, CallerControl, Embed, PartitionKey,
     future::ResponseFuture,
-    inflight::{InFlight, Leader, Role},
+    inflight::{InFlight, Leader, Outcome, Role},
     record::Recording,
     semantic::unit_vector,
     store::PromptVector,
@@ -37,7 +38,11 @@ pub struct CacheLayer {
     semantic: Option<Arc<Semantic>>,
     in_flight: Arc<InFlight>,
     namespace: Option<Arc<str>>,
+    max_wait: Duration,
 }
+
+/// How long a miss waits for an identical call in flight, by default.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(30);
 
 struct Semantic {
     embedder: Arc<dyn Embed>,
@@ -53,6 +58,7 @@ impl CacheLayer {
             semantic: None,
             in_flight: Arc::default(),
             namespace: None,
+            max_wait: DEFAULT_MAX_WAIT,
         }
     }
 
@@ -64,6 +70,16 @@ impl CacheLayer {
             embedder,
             threshold,
         }));
+        self
+    }
+
+    /// How long a miss waits for an identical call already in flight
+    /// (30 s by default) before it calls the upstream itself. A streamed
+    /// call hands its answer over when its stream ends, so this bounds
+    /// what a slow stream (or a caller that reads it slowly) costs the
+    /// requests waiting on it.
+    pub fn max_wait(mut self, max_wait: Duration) -> CacheLayer {
+        self.max_wait = max_wait;
         self
     }
 
@@ -233,22 +249,21 @@ where
     type Error = GatewayError;
     type Future = ResponseFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Always ready: a hit needs nothing of the inner service, which is
+    /// made ready in the future, only when it is called.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: GatewayRequest) -> Self::Future {
-        // The ready service goes with the request; a clone stays for the next.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(answer(self.layer.clone(), inner, request))
+        ResponseFuture::new(answer(self.layer.clone(), self.inner.clone(), request))
     }
 }
 
 /// Answers `request` from the cache, or from `inner` and then stores it.
 async fn answer<S>(
     cache: CacheLayer,
-    mut inner: S,
+    inner: S,
     mut request: GatewayRequest,
 ) -> Result<GatewayResponse, GatewayError>
 where
@@ -256,63 +271,92 @@ where
 {
     let control = CallerControl::from_headers(&request.headers);
     let Some(key) = CacheKey::of(cache.scope(&request.endpoint), &mut request.operation) else {
-        return inner.call(request).await;
+        return call(inner, request).await;
     };
     if !control.may_read() {
         let storing = control.may_write().then(|| cache.storing(key, None));
-        let response = inner.call(request).await?;
+        let response = call(inner, request).await?;
         return Ok(keep(response, CacheVerdict::Bypass, storing, None).await);
     }
     if let Some(hit) = cache.lookup(key, &request).await {
         return Ok(hit);
     }
-    let mut leader_went_away = false;
     let leader = loop {
         match cache.in_flight.join(key) {
             Role::Leader(leader) => {
-                // A miss that led after the one that went away stores its
-                // answer before it lets go of the key: look before calling.
-                if leader_went_away
-                    && let Some((answer, response)) = cache.stored(key, &request).await
-                {
-                    leader.finish(Ok(answer));
+                // A leader that finished since the lookup stored its answer
+                // before it let go of the key: look again before calling.
+                if let Some((answer, response)) = cache.stored(key, &request).await {
+                    leader.finish(Outcome::Answer(answer));
                     return Ok(response);
                 }
                 break leader;
             }
-            Role::Follower(follower) => match follower.outcome().await {
-                Some(Ok(answer)) => match answer.respond(&request.operation) {
-                    Some(response) => return Ok(response),
-                    // An answer of another shape than asked for: the
-                    // upstream answers this one, uncached.
-                    None => {
-                        let response = inner.call(request).await?;
-                        return Ok(keep(response, CacheVerdict::Miss, None, None).await);
+            Role::Follower(follower) => {
+                match tokio::time::timeout(cache.max_wait, follower.outcome()).await {
+                    Ok(Some(Outcome::Answer(answer))) => {
+                        if let Some(response) = answer.respond(&request.operation) {
+                            return Ok(response);
+                        }
+                        return alone(&cache, inner, request, key).await;
                     }
-                },
-                Some(Err(error)) => return Err(error),
-                // The leader went away: try to lead.
-                None => leader_went_away = true,
-            },
+                    Ok(Some(Outcome::Failed(error))) => return Err(error),
+                    // The leader's answer cannot be cached, or it takes too long.
+                    Ok(Some(Outcome::Uncacheable)) | Err(_) => {
+                        return alone(&cache, inner, request, key).await;
+                    }
+                    // The leader went away: one of its followers leads.
+                    Ok(None) => {}
+                }
+            }
         }
     };
     let prompt = cache.embed(&mut request).await;
     if let Some(prompt) = &prompt
         && let Some((answer, response)) = cache.nearest(prompt, &request).await
     {
-        leader.finish(Ok(answer));
+        leader.finish(Outcome::Answer(answer));
         return Ok(response);
     }
-    match inner.call(request).await {
+    match call(inner, request).await {
         Ok(response) => {
             let storing = cache.storing(key, prompt);
             Ok(keep(response, CacheVerdict::Miss, Some(storing), Some(leader)).await)
         }
         Err(error) => {
-            leader.finish(Err(error.clone()));
+            leader.finish(Outcome::Failed(error.clone()));
             Err(error)
         }
     }
+}
+
+/// Calls `inner` once it is ready.
+async fn call<S>(mut inner: S, request: GatewayRequest) -> Result<GatewayResponse, GatewayError>
+where
+    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
+{
+    inner.ready().await?.call(request).await
+}
+
+/// A miss that calls the upstream on its own, not led, and stores what it
+/// gets.
+async fn alone<S>(
+    cache: &CacheLayer,
+    inner: S,
+    request: GatewayRequest,
+    key: CacheKey,
+) -> Result<GatewayResponse, GatewayError>
+where
+    S: Service<GatewayRequest, Response = GatewayResponse, Error = GatewayError>,
+{
+    let response = call(inner, request).await?;
+    Ok(keep(
+        response,
+        CacheVerdict::Miss,
+        Some(cache.storing(key, None)),
+        None,
+    )
+    .await)
 }
 
 /// `response` with `verdict`, stored by `storing` if given: a complete
@@ -342,12 +386,19 @@ async fn keep(
             )),
             payload => {
                 response.payload = payload;
-                if let Some(answer) = CachedAnswer::of_complete(&response) {
-                    let answer = Arc::new(answer);
-                    if let Some(leader) = &leader {
-                        leader.finish(Ok(Arc::clone(&answer)));
+                match CachedAnswer::of_complete(&response) {
+                    Some(answer) => {
+                        let answer = Arc::new(answer);
+                        if let Some(leader) = &leader {
+                            leader.finish(Outcome::Answer(Arc::clone(&answer)));
+                        }
+                        storing.put(answer).await;
                     }
-                    storing.put(answer).await;
+                    None => {
+                        if let Some(leader) = &leader {
+                            leader.finish(Outcome::Uncacheable);
+                        }
+                    }
                 }
                 return response;
             }

@@ -97,7 +97,7 @@ pub use answer::{CachedAnswer, CachedBody};
 pub use control::CallerControl;
 pub use future::ResponseFuture;
 pub use key::{CacheKey, PartitionKey};
-pub use layer::{CacheLayer, Cached, SIMILARITY_HEADER};
+pub use layer::{CacheLayer, Cached, DEFAULT_MAX_WAIT, SIMILARITY_HEADER};
 pub use record::{CachedChunk, Recording};
 pub use semantic::{Embed, EmbedFuture, EndpointEmbedder};
 pub use store::{

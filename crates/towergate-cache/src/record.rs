@@ -13,7 +13,11 @@ use towergate_core::{
     ChunkStream, GatewayError, ResponseMeta, Usage, chat::ChatChunk, completion::CompletionChunk,
 };
 
-use crate::{CachedAnswer, CachedBody, inflight::Leader, layer::Storing};
+use crate::{
+    CachedAnswer, CachedBody,
+    inflight::{Leader, Outcome},
+    layer::Storing,
+};
 
 /// A chunk type the cache can keep.
 pub trait CachedChunk: Clone + Send + Unpin + 'static {
@@ -93,10 +97,13 @@ impl<T: CachedChunk> Recording<T> {
         }
     }
 
-    /// Stops recording: nothing will be stored, and followers lead anew.
+    /// Stops recording: nothing will be stored, and the followers call
+    /// the upstream on their own.
     fn abandon(&mut self) {
+        if let Some(leader) = self.leader.take() {
+            leader.finish(Outcome::Uncacheable);
+        }
         self.storing = None;
-        self.leader = None;
         self.chunks = Vec::new();
     }
 
@@ -123,7 +130,7 @@ impl<T: CachedChunk> Recording<T> {
         };
         let answer = Arc::new(answer);
         if let Some(leader) = &self.leader {
-            leader.finish(Ok(Arc::clone(&answer)));
+            leader.finish(Outcome::Answer(Arc::clone(&answer)));
         }
         self.put = Some(Box::pin(storing.put(answer)));
         true
@@ -165,7 +172,7 @@ impl<T: CachedChunk> Stream for Recording<T> {
                     // Polls the store write; the end follows once it is done.
                     Pin::new(this).poll_next(cx)
                 } else {
-                    this.leader = None;
+                    this.abandon();
                     this.ended = true;
                     Poll::Ready(None)
                 }

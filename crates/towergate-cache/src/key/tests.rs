@@ -143,3 +143,16 @@ fn no_partition_without_user_text() {
     let mut blank = chat(json!({"messages": [{"role": "user", "content": "  "}]}));
     assert!(PartitionKey::of("chat", &mut blank).is_none());
 }
+
+#[test]
+fn no_partition_for_a_question_about_an_image() {
+    let mut image = chat(json!({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+    ]}]}));
+    assert!(PartitionKey::of("chat", &mut image).is_none());
+    let mut text_parts = chat(json!({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is in this picture?"}
+    ]}]}));
+    assert!(PartitionKey::of("chat", &mut text_parts).is_some());
+}

@@ -96,20 +96,26 @@ impl Index {
         }
     }
 
-    fn nearest(&self, partition: PartitionKey, vector: &[f32], threshold: f32) -> Option<Nearest> {
+    /// The prompts of `partition` at least `threshold` similar to
+    /// `vector`, nearest first.
+    fn near(&self, partition: PartitionKey, vector: &[f32], threshold: f32) -> Vec<Nearest> {
         let partitions = self
             .partitions
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        partitions
-            .get(&partition)?
+        let Some(prompts) = partitions.get(&partition) else {
+            return Vec::new();
+        };
+        let mut near: Vec<Nearest> = prompts
             .iter()
             .map(|(key, known)| Nearest {
                 key: *key,
                 similarity: similarity(known, vector),
             })
             .filter(|nearest| nearest.similarity >= threshold)
-            .max_by(|a, b| a.similarity.total_cmp(&b.similarity))
+            .collect();
+        near.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+        near
     }
 
     fn len(&self) -> usize {
@@ -258,15 +264,14 @@ impl CacheStore for MemoryCacheStore {
         threshold: f32,
     ) -> StoreFuture<'_, Option<Nearest>> {
         Box::pin(async move {
-            while let Some(nearest) = self.index.nearest(partition, &vector, threshold) {
-                if self.entries.contains_key(&nearest.key) {
-                    return Ok(Some(nearest));
-                }
-                // Its answer expired and moka has not told us yet: the
-                // next nearest may still be there.
-                self.index.remove(partition, nearest.key, None);
-            }
-            Ok(None)
+            // An answer that expired may keep its vector until moka tells
+            // the index; the next nearest may still be there. (Nothing is
+            // removed here: a vector can be seen just before its answer is
+            // inserted.)
+            let near = self.index.near(partition, &vector, threshold);
+            Ok(near
+                .into_iter()
+                .find(|nearest| self.entries.contains_key(&nearest.key)))
         })
     }
 }

@@ -8,8 +8,10 @@
 //! each partition is one list, `{prefix}:cache-vectors:{partition}`, of
 //! its most recent prompt vectors (at most `candidates`, trimmed on every
 //! write, expiring with the newest answer). A lookup reads the list, one
-//! round trip, and compares in process; an answer that expired since is a
-//! miss.
+//! round trip, compares in process, and checks that the nearest answers
+//! are still there (a second round trip). A list of 1000 vectors of 384
+//! floats is about 1.6 MB to read; with larger embeddings (1536 floats),
+//! keep `candidates` lower.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -20,6 +22,9 @@ use crate::{CacheKey, CachedAnswer, PartitionKey};
 
 /// How many recent prompt vectors a partition keeps, by default.
 pub const DEFAULT_CANDIDATES: usize = 1000;
+
+/// How many of the nearest prompts a lookup checks for a live answer.
+const CHECKED_NEAREST: usize = 4;
 
 /// Cached answers in Redis, for several gateway instances.
 ///
@@ -255,11 +260,27 @@ impl CacheStore for RedisCacheStore {
                         .query_async(&mut connection),
                 )
                 .await?;
-            Ok(candidates
+            let mut near: Vec<Nearest> = candidates
                 .iter()
                 .filter_map(|bytes| score_candidate(bytes, &vector))
                 .filter(|nearest| nearest.similarity >= threshold)
-                .max_by(|a, b| a.similarity.total_cmp(&b.similarity)))
+                .collect();
+            if near.is_empty() {
+                return Ok(None);
+            }
+            near.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+            near.truncate(CHECKED_NEAREST);
+            // The nearest whose answer is still there (answers expire on
+            // their own; the list keeps their vectors until trimmed).
+            let mut pipe = ::redis::pipe();
+            for nearest in &near {
+                pipe.cmd("EXISTS").arg(self.answer_key(nearest.key));
+            }
+            let present: Vec<bool> = self.bounded(pipe.query_async(&mut connection)).await?;
+            Ok(near
+                .into_iter()
+                .zip(present)
+                .find_map(|(nearest, present)| present.then_some(nearest)))
         })
     }
 }
