@@ -135,10 +135,13 @@ start_mock_upstream() {
   [[ "$mock_addr" =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "the mock upstream did not report its address"
 }
 
-# write_chat_config FILE: an MLflow gateway config with one endpoint, `chat`
-# (llm/v1/chat, openai), on the mock upstream.
+# write_chat_config FILE [CACHED]: an MLflow gateway config with one
+# endpoint, `chat` (llm/v1/chat, openai), on the mock upstream. Given CACHED,
+# it adds an endpoint of that name, the same as `chat` but caching answers
+# for 10 minutes (`cache: {ttl: 10m}`, the process's memory store).
 write_chat_config() {
-  cat >"$1" <<YAML
+  local file=$1 cached=${2:-}
+  cat >"$file" <<YAML
 endpoints:
   - name: chat
     endpoint_type: llm/v1/chat
@@ -148,6 +151,19 @@ endpoints:
       config:
         openai_api_key: sk-bench-not-a-real-key
         openai_api_base: http://$mock_addr/v1
+YAML
+  [[ -n "$cached" ]] || return 0
+  cat >>"$file" <<YAML
+  - name: $cached
+    endpoint_type: llm/v1/chat
+    model:
+      provider: openai
+      name: gpt-4o-mini
+      config:
+        openai_api_key: sk-bench-not-a-real-key
+        openai_api_base: http://$mock_addr/v1
+    cache:
+      ttl: 10m
 YAML
 }
 
