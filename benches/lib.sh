@@ -141,20 +141,17 @@ start_mock_upstream() {
 # for 10 minutes (`cache: {ttl: 10m}`, the process's memory store).
 write_chat_config() {
   local file=$1 cached=${2:-}
-  cat >"$file" <<YAML
-endpoints:
-  - name: chat
-    endpoint_type: llm/v1/chat
-    model:
-      provider: openai
-      name: gpt-4o-mini
-      config:
-        openai_api_key: sk-bench-not-a-real-key
-        openai_api_base: http://$mock_addr/v1
-YAML
+  echo "endpoints:" >"$file"
+  chat_endpoint chat >>"$file"
   [[ -n "$cached" ]] || return 0
-  cat >>"$file" <<YAML
-  - name: $cached
+  chat_endpoint "$cached" >>"$file"
+  printf '    cache:\n      ttl: 10m\n' >>"$file"
+}
+
+# chat_endpoint NAME: one llm/v1/chat endpoint on the mock upstream, as YAML.
+chat_endpoint() {
+  cat <<YAML
+  - name: $1
     endpoint_type: llm/v1/chat
     model:
       provider: openai
@@ -162,8 +159,6 @@ YAML
       config:
         openai_api_key: sk-bench-not-a-real-key
         openai_api_base: http://$mock_addr/v1
-    cache:
-      ttl: 10m
 YAML
 }
 

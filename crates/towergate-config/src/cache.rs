@@ -129,16 +129,12 @@ pub(crate) fn parse_cache(
     endpoint_type: Option<EndpointType>,
     references: &mut Vec<EmbeddingReference>,
 ) -> Option<CacheConfig> {
-    let map = match value {
-        Value::Null => return None,
-        Value::Mapping(map) => map,
-        _ => {
-            loader.error(
-                at.clone(),
-                "expected a mapping with `ttl` (a duration such as `10m`) and, optionally, `semantic`",
-            );
-            return None;
-        }
+    let Some(map) = loader.mapping(
+        value,
+        at,
+        "expected a mapping with `ttl` (a duration such as `10m`) and, optionally, `semantic`",
+    ) else {
+        return None;
     };
     loader.check_keys(map, at, &CACHE_KEYS);
     let ttl = parse_ttl(loader, map, at);

@@ -131,16 +131,12 @@ pub(crate) fn parse_cache_store(
     redis: bool,
 ) -> CacheStoreConfig {
     let mut config = CacheStoreConfig::defaults(redis);
-    let map = match value {
-        Value::Null => return config,
-        Value::Mapping(map) => map,
-        _ => {
-            loader.error(
-                at.clone(),
-                "expected a mapping with `store`, `max_bytes` and `semantic_candidates`",
-            );
-            return config;
-        }
+    let Some(map) = loader.mapping(
+        value,
+        at,
+        "expected a mapping with `store`, `max_bytes` and `semantic_candidates`",
+    ) else {
+        return config;
     };
     loader.check_keys(map, at, &CACHE_STORE_KEYS);
     if let Some(store) = parse_store(loader, map, at, redis) {

@@ -126,16 +126,8 @@ pub(crate) fn parse_limit(
     value: &Value,
     at: &FieldPath,
 ) -> Option<LimitConfig> {
-    let map = match value {
-        Value::Null => return None,
-        Value::Mapping(map) => map,
-        _ => {
-            loader.error(
-                at.clone(),
-                "expected a mapping with `calls` and `renewal_period`, such as `{calls: 10, renewal_period: minute}`",
-            );
-            return None;
-        }
+    let Some(map) = loader.mapping(value, at, "expected a mapping with `calls` and `renewal_period`, such as `{calls: 10, renewal_period: minute}`") else {
+        return None;
     };
     loader.check_keys(map, at, &LIMIT_KEYS);
     let key = limit_key(loader, map, at);

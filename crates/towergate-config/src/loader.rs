@@ -95,6 +95,25 @@ impl<'a> Loader<'a> {
         });
     }
 
+    /// The mapping at `at`: `None` when it is `null` (the section is left
+    /// out), and `None` with an error saying what was `expected` when it is
+    /// not a mapping.
+    pub(crate) fn mapping<'v>(
+        &mut self,
+        value: &'v Value,
+        at: &FieldPath,
+        expected: &str,
+    ) -> Option<&'v Mapping> {
+        match value {
+            Value::Null => None,
+            Value::Mapping(map) => Some(map),
+            _ => {
+                self.error(at.clone(), expected);
+                None
+            }
+        }
+    }
+
     /// Checks a mapping's keys: a planned key is an error, an unknown one a
     /// warning.
     pub(crate) fn check_keys(&mut self, map: &Mapping, at: &FieldPath, keys: &Keys) {

@@ -93,16 +93,12 @@ impl ServerConfig {
 /// absent or wrong (what is wrong is recorded).
 pub(crate) fn parse_server(loader: &mut Loader<'_>, value: &Value, at: &FieldPath) -> ServerConfig {
     let mut server = ServerConfig::default();
-    let map = match value {
-        Value::Null => return server,
-        Value::Mapping(map) => map,
-        _ => {
-            loader.error(
-                at.clone(),
-                "expected a mapping with `host`, `port`, `max_body_bytes` and `shutdown_grace`",
-            );
-            return server;
-        }
+    let Some(map) = loader.mapping(
+        value,
+        at,
+        "expected a mapping with `host`, `port`, `max_body_bytes` and `shutdown_grace`",
+    ) else {
+        return server;
     };
     loader.check_keys(map, at, &SERVER_KEYS);
     if let Field::Present(host) = loader.field::<String>(map, "host", at) {
