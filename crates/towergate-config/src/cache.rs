@@ -129,13 +129,11 @@ pub(crate) fn parse_cache(
     endpoint_type: Option<EndpointType>,
     references: &mut Vec<EmbeddingReference>,
 ) -> Option<CacheConfig> {
-    let Some(map) = loader.mapping(
+    let map = loader.mapping(
         value,
         at,
         "expected a mapping with `ttl` (a duration such as `10m`) and, optionally, `semantic`",
-    ) else {
-        return None;
-    };
+    )?;
     loader.check_keys(map, at, &CACHE_KEYS);
     let ttl = parse_ttl(loader, map, at);
     let semantic = match map.get("semantic") {

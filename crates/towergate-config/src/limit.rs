@@ -126,9 +126,7 @@ pub(crate) fn parse_limit(
     value: &Value,
     at: &FieldPath,
 ) -> Option<LimitConfig> {
-    let Some(map) = loader.mapping(value, at, "expected a mapping with `calls` and `renewal_period`, such as `{calls: 10, renewal_period: minute}`") else {
-        return None;
-    };
+    let map = loader.mapping(value, at, "expected a mapping with `calls` and `renewal_period`, such as `{calls: 10, renewal_period: minute}`")?;
     loader.check_keys(map, at, &LIMIT_KEYS);
     let key = limit_key(loader, map, at);
     let calls = calls(loader, map, at);
