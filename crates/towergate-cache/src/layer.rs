@@ -118,13 +118,6 @@ impl CacheLayer {
         }
     }
 
-    /// The answer stored under `key`, as an answer to `request`.
-    async fn lookup(&self, key: CacheKey, request: &GatewayRequest) -> Option<GatewayResponse> {
-        self.stored(key, request)
-            .await
-            .map(|(_, response)| response)
-    }
-
     /// The answer stored under `key`, as kept and as an answer to `request`.
     async fn stored(
         &self,
@@ -180,14 +173,7 @@ impl CacheLayer {
                 return None;
             }
         };
-        let answer = match self.store.get(nearest.key).await {
-            Ok(answer) => answer?,
-            Err(error) => {
-                tracing::warn!(%error, endpoint = %request.endpoint, "cache read failed");
-                return None;
-            }
-        };
-        let mut response = answer.respond(&request.operation)?;
+        let (answer, mut response) = self.stored(nearest.key, request).await?;
         if let Ok(value) = HeaderValue::try_from(format!("{:.4}", nearest.similarity)) {
             response.meta.headers.insert(SIMILARITY_HEADER, value);
         }
@@ -278,7 +264,7 @@ where
         let response = call(inner, request).await?;
         return Ok(keep(response, CacheVerdict::Bypass, storing, None).await);
     }
-    if let Some(hit) = cache.lookup(key, &request).await {
+    if let Some((_, hit)) = cache.stored(key, &request).await {
         return Ok(hit);
     }
     let leader = loop {
@@ -372,38 +358,30 @@ async fn keep(
     let Some(storing) = storing else {
         return response;
     };
-    let payload = std::mem::replace(&mut response.payload, Payload::Endpoints(Vec::new()));
-    response.payload =
-        match payload {
-            Payload::ChatStream(chunks) => Payload::ChatStream(Box::pin(Recording::new(
-                chunks,
-                storing,
-                leader,
-                &response.meta,
-            ))),
-            Payload::CompletionStream(chunks) => Payload::CompletionStream(Box::pin(
-                Recording::new(chunks, storing, leader, &response.meta),
-            )),
-            payload => {
-                response.payload = payload;
-                match CachedAnswer::of_complete(&response) {
-                    Some(answer) => {
-                        let answer = Arc::new(answer);
-                        if let Some(leader) = &leader {
-                            leader.finish(Outcome::Answer(Arc::clone(&answer)));
-                        }
-                        storing.put(answer).await;
-                    }
-                    None => {
-                        if let Some(leader) = &leader {
-                            leader.finish(Outcome::Uncacheable);
-                        }
-                    }
-                }
-                return response;
+    let GatewayResponse { payload, meta } = response;
+    let payload = match payload {
+        Payload::ChatStream(chunks) => {
+            Payload::ChatStream(Box::pin(Recording::new(chunks, storing, leader, &meta)))
+        }
+        Payload::CompletionStream(chunks) => {
+            Payload::CompletionStream(Box::pin(Recording::new(chunks, storing, leader, &meta)))
+        }
+        payload => {
+            let response = GatewayResponse { payload, meta };
+            let outcome = match CachedAnswer::of_complete(&response) {
+                Some(answer) => Outcome::Answer(Arc::new(answer)),
+                None => Outcome::Uncacheable,
+            };
+            if let Some(leader) = &leader {
+                leader.finish(outcome.clone());
             }
-        };
-    response
+            if let Outcome::Answer(answer) = outcome {
+                storing.put(answer).await;
+            }
+            return response;
+        }
+    };
+    GatewayResponse { payload, meta }
 }
 
 /// A store write waiting for its answer.

@@ -69,7 +69,8 @@ pub struct Recording<T: CachedChunk> {
     ended: bool,
     storing: Option<Storing>,
     leader: Option<Leader>,
-    meta: Option<ResponseMeta>,
+    /// Who answered, to be kept with the chunks.
+    shell: Option<CachedAnswer>,
     put: Option<PutFuture>,
 }
 
@@ -87,12 +88,7 @@ impl<T: CachedChunk> Recording<T> {
             ended: false,
             storing: Some(storing),
             leader,
-            meta: Some(ResponseMeta {
-                provider: meta.provider.clone(),
-                model: meta.model.clone(),
-                endpoint: meta.endpoint.clone(),
-                ..ResponseMeta::default()
-            }),
+            shell: Some(CachedAnswer::with_meta(T::into_body(Vec::new()), meta)),
             put: None,
         }
     }
@@ -113,10 +109,10 @@ impl<T: CachedChunk> Recording<T> {
         if !finished {
             return None;
         }
-        let mut meta = self.meta.take()?;
-        meta.usage = self.chunks.iter().rev().find_map(|c| c.usage()).cloned();
-        let chunks = std::mem::take(&mut self.chunks);
-        Some(CachedAnswer::with_meta(T::into_body(chunks), &meta))
+        let mut answer = self.shell.take()?;
+        answer.usage = self.chunks.iter().rev().find_map(|c| c.usage()).cloned();
+        answer.body = T::into_body(std::mem::take(&mut self.chunks));
+        Some(answer)
     }
 
     /// Starts storing the finished answer; `false` when there is none.

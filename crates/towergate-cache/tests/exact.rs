@@ -195,7 +195,7 @@ async fn answers_expire_after_the_ttl() {
 }
 
 #[tokio::test]
-async fn embeddings_are_cached_and_listings_pass_through() {
+async fn embeddings_are_cached() {
     let upstream = MockProvider::new();
     let service = cached(upstream.clone());
     let embed = || {
